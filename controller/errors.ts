@@ -96,3 +96,13 @@ export function formatError(err: unknown): string {
 export function exitCodeFor(err: unknown): number {
   return err instanceof XenoformError ? err.exitCode : 1;
 }
+
+/** Ends a command with `exitCode` after it has already reported why (validate, diff). */
+export class SilentExit extends XenoformError {
+  readonly code = 'Exit';
+  override readonly exitCode: number;
+  constructor(exitCode: number) {
+    super('');
+    this.exitCode = exitCode;
+  }
+}
