@@ -1,0 +1,22 @@
+/* Freestanding string helpers (gcc may emit calls to memcpy/memset/memmove/
+ * memcmp by itself, so these four must exist with the standard names). */
+#ifndef KIT_STRING_H
+#define KIT_STRING_H
+#include <kit/xen.h>
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+size_t strlcpy(char *dst, const char *src, size_t size);
+/* Decimal (or 0x-prefixed hex) to unsigned; *end (if given) gets the first
+ * unparsed character. Saturates at ~0ull. */
+u64 strtoull(const char *s, const char **end);
+
+#endif
