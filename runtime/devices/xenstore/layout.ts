@@ -47,11 +47,11 @@ export function writeDomainLayout(ctx: OpContext, domid: number, info: DomainLay
   };
   const put = (path: string, value: string | number): void => ops.write(ctx, path, enc(String(value)));
 
-  ops.rm(ctx, dom);
+  ops.rmQuiet(ctx, dom);
   mknod(dom, ro);
   if (info.uuid) {
     const vm = `/vm/${info.uuid}`;
-    ops.rm(ctx, vm);
+    ops.rmQuiet(ctx, vm);
     mknod(vm, ro);
     put(`${vm}/uuid`, info.uuid);
     put(`${vm}/name`, info.name);

@@ -161,6 +161,11 @@ export function rm(ctx: OpContext, path: string | undefined): void {
   ctx.store.set(parentName, { ...parent, children: parent.children.filter((c) => c !== base) });
 }
 
+/** xs_rm() as toolstacks use it: a missing node (or parent) is not an error. */
+export function rmQuiet(ctx: OpContext, path: string): void {
+  catchNoEnt(() => rm(ctx, path));
+}
+
 export function directory(ctx: OpContext, path: string | undefined): readonly string[] {
   return getChecked(ctx, canon(ctx, path), PERM_READ).children;
 }

@@ -44,6 +44,7 @@ export class GuestRing {
     const cons = this.get(OFF_RSP_CONS);
     const prod = this.get(OFF_RSP_PROD);
     const n = (prod - cons) >>> 0;
+    if (n > XENSTORE_RING_SIZE) return []; // a broken ring: nothing sensible to read
     const bytes = new Uint8Array(n);
     for (let i = 0; i < n; i++) bytes[i] = this.page[OFF_RSP + ((cons + i) & (XENSTORE_RING_SIZE - 1))];
     this.set(OFF_RSP_CONS, cons + n);
@@ -67,10 +68,12 @@ export class GuestRing {
     for (let guard = 0; guard < 1000; guard++) {
       sent += this.sendRaw(bytes.subarray(sent));
       this.kick();
+      let reply: XsMessage | undefined;
       for (const m of this.receive()) {
         if (m.type === XsType.WATCH_EVENT) this.events.push(text(m));
-        else if (m.reqId === reqId) return m;
+        else if (m.reqId === reqId) reply = m;
       }
+      if (reply) return reply;
     }
     throw new Error('no reply');
   }

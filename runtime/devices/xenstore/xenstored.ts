@@ -126,10 +126,10 @@ export class Xenstored {
       const ctx = this.dom0();
       const dom = domainPath(domid);
       const vm = this.readString(`${dom}/vm`);
-      if (vm?.startsWith('/vm/')) ops.rm(ctx, vm);
-      ops.rm(ctx, dom);
+      if (vm?.startsWith('/vm/')) ops.rmQuiet(ctx, vm);
+      ops.rmQuiet(ctx, dom);
       for (const type of this.core.tree.get('/local/domain/0/backend')?.children ?? []) {
-        ops.rm(ctx, `/local/domain/0/backend/${type}/${domid}`);
+        ops.rmQuiet(ctx, `/local/domain/0/backend/${type}/${domid}`);
       }
       this.core.removeDomainNodes(domid, this.local);
       if (conn) this.core.fireSpecial('@releaseDomain');
@@ -267,7 +267,7 @@ export class Xenstored {
     const nodes = domainRecordNodes(rec, domid);
     this.run(() => {
       const ctx = this.dom0();
-      ops.rm(ctx, domainPath(domid));
+      ops.rmQuiet(ctx, domainPath(domid));
       for (const n of nodes) {
         ops.write(ctx, n.path, n.value);
         ops.setPerms(ctx, n.path, n.perms);
