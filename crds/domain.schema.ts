@@ -9,6 +9,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** DNS-1123 label (Kubernetes validation.IsDNS1123Label): at most 63 characters. */
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/** A Kubernetes label value (validation.IsValidLabelValue), at most 63 characters. */
+export const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 /** A MAC address as xl writes it (colon-separated hex pairs). */
 export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
 /** xvd[a-z]+: the PV block device names (docs/man/xen-vbd-interface.7.pandoc). */
@@ -236,7 +238,7 @@ export const metadataSchema: StructuralSchema = {
   required: ['name'],
   properties: {
     name: str('DNS-1123 label', { pattern: DNS1123_LABEL, minLength: 1, maxLength: 63 }),
-    labels: { type: 'object', additionalProperties: { type: 'string', maxLength: 63, pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$' } },
+    labels: { type: 'object', additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE } },
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
     // Set by the controller; accepted so that `get -o yaml` output validates, ignored in manifests.
     uid: str('unique id, set by the controller'),

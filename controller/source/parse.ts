@@ -220,9 +220,20 @@ export function combineResults(results: ParseResult[]): ParseResult {
   }
   out.objects = all.filter((o) => !refused.has(o));
   const order = (a: Diagnostic, b: Diagnostic) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col);
-  out.errors.sort(order);
-  out.warnings.sort(order);
+  out.errors = dedupe(out.errors.sort(order));
+  out.warnings = dedupe(out.warnings.sort(order));
   return out;
+}
+
+/** One diagnostic per place: YAML often reports one mistake twice at one position. */
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.file}:${d.line}:${d.col}:${d.path}:${d.code}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** True for names the source reads: *.yaml / *.yml, not dotfiles or editor temp files. */

@@ -4,7 +4,7 @@
 import type { ErrorObject } from 'ajv';
 import { API_VERSION, GROUP, kinds, validatorFor, type KindDefinition } from '../../crds/index.ts';
 import type { StructuralSchema } from '../../crds/structural.ts';
-import { DNS1123_LABEL, MAC_PATTERN, STATE_PATTERN, VDEV_PATTERN } from '../../crds/domain.schema.ts';
+import { DNS1123_LABEL, LABEL_VALUE, MAC_PATTERN, STATE_PATTERN, VDEV_PATTERN } from '../../crds/domain.schema.ts';
 
 export type PathSeg = string | number;
 
@@ -26,6 +26,7 @@ const PATTERN_MESSAGES: Record<string, string> = {
   [MAC_PATTERN]: 'must be a MAC address such as 00:16:3e:12:34:56',
   [VDEV_PATTERN]: 'must be a PV block device name: xvd followed by letters (xvda, xvdb, …)',
   [STATE_PATTERN]: 'must be six xl state letters such as -b----',
+  [LABEL_VALUE]: "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
 };
 
 /** `spec.disks[0].target`; keys that are not identifiers are quoted: `metadata.labels["a/b"]`. */
@@ -181,7 +182,8 @@ export function validateManifestObject(data: unknown): ValidateOutcome {
   if (!validate(obj)) {
     for (const e of validate.errors ?? []) {
       if (e.schemaPath.includes('/oneOf/')) continue; // the oneOf error itself says it all
-      if (e.keyword === 'const' && e.instancePath === '/apiVersion') continue;
+      // apiVersion and kind were checked above, with better messages
+      if (e.keyword === 'required' && e.instancePath === '' && ['apiVersion', 'kind'].includes((e.params as { missingProperty: string }).missingProperty)) continue;
       const v = ajvViolation(e, obj, kind.schema);
       if (v) violations.push(v);
     }
