@@ -26,7 +26,7 @@ describe('xenstore permissions', () => {
     expect(call(g1, T.WRITE, 'control/shutdown\0')).toBe('OK|');
     // The domain directory itself and memory/ belong to dom0 (n0,r1): read-only for the guest.
     expect(call(g1, T.WRITE, 'name\0evil')).toBe('ERROR:EACCES|');
-    expect(call(g1, T.WRITE, 'memory/target\0999999')).toBe('ERROR:EACCES|');
+    expect(call(g1, T.WRITE, 'memory/target\x00999999')).toBe('ERROR:EACCES|');
     expect(call(g1, T.WRITE, 'newkey\0x')).toBe('ERROR:EACCES|');
   });
 
