@@ -104,7 +104,9 @@ export function parseManifestText(text: string, file: string, opts: SourceOption
   const hold = () => { if (!out.heldFiles.includes(file)) out.heldFiles.push(file); };
 
   const list = Array.isArray(docs) ? docs : [];
-  const withContent = list.filter((d) => d.contents !== null || d.errors.length > 0);
+  // `---` with nothing after it, `~` or `null`: an empty document, skipped as kubectl does
+  const isEmptyDoc = (d: Document.Parsed) => d.errors.length === 0 && (d.contents === null || (isScalar(d.contents) && d.contents.value === null));
+  const withContent = list.filter((d) => !isEmptyDoc(d));
   if (withContent.length === 0) {
     out.errors.push(diag({ line: 1, col: 1 }, { path: [], code: 'EmptyFile', message: 'file has no documents (expected a Domain manifest)' }));
     hold();
@@ -118,7 +120,7 @@ export function parseManifestText(text: string, file: string, opts: SourceOption
     for (const w of doc.warnings) {
       out.warnings.push(diag(lc.linePos(w.pos[0]), { path: [], code: 'YAMLWarning', message: w.message.split('\n')[0]!, severity: 'warning' }));
     }
-    if (doc.errors.length > 0 || doc.contents === null) return;
+    if (doc.errors.length > 0 || doc.contents === null || isEmptyDoc(doc)) return;
     const docStart = doc.contents.range?.[0] ?? 0;
     let data: unknown;
     try {
@@ -165,6 +167,8 @@ export function parseManifestText(text: string, file: string, opts: SourceOption
     });
   });
   if (syntaxBroken) hold();
+  out.errors = dedupe(out.errors.sort(byPlace));
+  out.warnings = dedupe(out.warnings.sort(byPlace));
   return out;
 }
 
@@ -219,11 +223,12 @@ export function combineResults(results: ParseResult[]): ParseResult {
     }
   }
   out.objects = all.filter((o) => !refused.has(o));
-  const order = (a: Diagnostic, b: Diagnostic) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col);
-  out.errors = dedupe(out.errors.sort(order));
-  out.warnings = dedupe(out.warnings.sort(order));
+  out.errors = dedupe(out.errors.sort(byPlace));
+  out.warnings = dedupe(out.warnings.sort(byPlace));
   return out;
 }
+
+export const byPlace = (a: Diagnostic, b: Diagnostic): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col);
 
 /** One diagnostic per place: YAML often reports one mistake twice at one position. */
 function dedupe(ds: Diagnostic[]): Diagnostic[] {
