@@ -1,0 +1,399 @@
+/**
+ * The IA-32 CPU: architectural state, lazy flags, memory access through the MMU, and the run
+ * loop over pre-decoded blocks. It knows nothing of Xen: every exception and software
+ * interrupt goes to the embedder's one callback (`CpuHooks.exception`).
+ */
+import * as K from './constants.ts';
+import { Mmu } from './mmu.ts';
+import { CodeCache, decodeBlock } from './decoder.ts';
+import type { Block, Insn } from './insn.ts';
+import type { MachineMemory } from '../mem/machine.ts';
+import { CpuFault } from './fault.ts';
+import { LF_ADC1, LF_ADD, LF_SBB1, LF_SUB, LF_LOGIC, PARITY } from './lazyflags.ts';
+
+export { CpuFault };
+
+export interface ExceptionInfo {
+  vector: number;
+  /** -1 when the vector pushes no error code. */
+  errorCode: number;
+  /** Software interrupt (INT n, INT3, INTO): EIP already points past the instruction. */
+  soft: boolean;
+  /** The instruction that raised it (for faults, also the current EIP). */
+  faultEip: number;
+}
+
+export interface CpuHooks {
+  /**
+   * Every exception and software interrupt. On return, execution continues at `cpu.eip`
+   * (the faulting instruction for faults, the next one for traps) unless the embedder changed
+   * it or called `cpu.halt()`.
+   */
+  exception(cpu: Cpu, info: ExceptionInfo): void;
+  /** Time-stamp counter (RDTSC), from the injected clock. */
+  rdtsc(cpu: Cpu): bigint;
+  /** Port I/O in ring 0 (IN/OUT). Returns the value read. Optional: reads give all ones. */
+  io?(cpu: Cpu, port: number, size: 8 | 16 | 32, write: boolean, value: number): number;
+  /**
+   * The 8-byte descriptor for a selector, or undefined if outside the table. Default: read the
+   * GDT/LDT through linear memory. An embedder (Xen) supplies its own tables.
+   */
+  descriptor?(cpu: Cpu, selector: number): [number, number] | undefined;
+}
+
+export const STOP_BUDGET = 0;
+export const STOP_HALT = 1;
+export const STOP_REQUEST = 2;
+
+export class Cpu {
+  // ---- registers ---------------------------------------------------------------------------
+  /** General registers (0–7) and the constant zero slot (8), with 16- and 8-bit views. */
+  readonly r32 = new Int32Array(16);
+  readonly r16 = new Uint16Array(this.r32.buffer);
+  readonly r8 = new Uint8Array(this.r32.buffer);
+  eip = 0;
+  /** Materialized EFLAGS; the arithmetic bits in `lazy` are stale and computed on demand. */
+  flags = 0x2;
+  lazy = 0;
+  lfOp = 0;
+  lfA = 0;
+  lfB = 0;
+  lfRes = 0;
+  lfSign = 0;
+
+  /** Segment selectors (ES CS SS DS FS GS) and bases (index 6, 7 unused, always 0). */
+  readonly sel = new Uint16Array(8);
+  readonly segBase = new Int32Array(8);
+  cpl = 0;
+
+  cr0 = K.CR0_PE;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  efer = 0;
+  readonly dr = new Int32Array(8);
+  gdtBase = 0;
+  gdtLimit = 0;
+  idtBase = 0;
+  idtLimit = 0;
+  ldtSel = 0;
+  ldtBase = 0;
+  ldtLimit = 0;
+  trSel = 0;
+
+  /** Instructions retired since creation. */
+  icount = 0;
+  halted = false;
+  /** Set by a handler to end the current block after this instruction. */
+  stopBlock = false;
+  private stopRequested = false;
+
+  readonly mmu: Mmu;
+  readonly hooks: CpuHooks;
+  readonly code: CodeCache;
+
+  constructor(mem: MachineMemory, hooks: CpuHooks, code?: CodeCache) {
+    this.hooks = hooks;
+    this.code = code ?? new CodeCache(mem);
+    this.mmu = new Mmu(this, mem);
+  }
+
+  // ---- lazy flags (SDM Vol. 1 §3.4.3; Vol. 2 per-instruction "Flags Affected") ----------
+
+  cf(): number {
+    if ((this.lazy & K.CF) === 0) return this.flags & 1;
+    switch (this.lfOp) {
+      case LF_ADD: return (this.lfRes >>> 0) < (this.lfA >>> 0) ? 1 : 0;
+      case LF_ADC1: return (this.lfRes >>> 0) <= (this.lfA >>> 0) ? 1 : 0;
+      case LF_SUB: return (this.lfA >>> 0) < (this.lfB >>> 0) ? 1 : 0;
+      case LF_SBB1: return (this.lfA >>> 0) <= (this.lfB >>> 0) ? 1 : 0;
+      default: return 0;
+    }
+  }
+
+  zf(): number {
+    if ((this.lazy & K.ZF) === 0) return (this.flags >> 6) & 1;
+    return this.lfRes === 0 ? 1 : 0;
+  }
+
+  sf(): number {
+    if ((this.lazy & K.SF) === 0) return (this.flags >> 7) & 1;
+    return (this.lfRes & this.lfSign) !== 0 ? 1 : 0;
+  }
+
+  of(): number {
+    if ((this.lazy & K.OF) === 0) return (this.flags >> 11) & 1;
+    switch (this.lfOp) {
+      case LF_ADD:
+      case LF_ADC1:
+        return ((this.lfA ^ this.lfRes) & (this.lfB ^ this.lfRes) & this.lfSign) !== 0 ? 1 : 0;
+      case LF_SUB:
+      case LF_SBB1:
+        return ((this.lfA ^ this.lfB) & (this.lfA ^ this.lfRes) & this.lfSign) !== 0 ? 1 : 0;
+      default:
+        return 0;
+    }
+  }
+
+  pf(): number {
+    if ((this.lazy & K.PF) === 0) return (this.flags >> 2) & 1;
+    return PARITY[this.lfRes & 0xff]! >> 2;
+  }
+
+  af(): number {
+    if ((this.lazy & K.AF) === 0) return (this.flags >> 4) & 1;
+    return this.lfOp === LF_LOGIC ? 0 : ((this.lfA ^ this.lfB ^ this.lfRes) >> 4) & 1;
+  }
+
+  /** Condition code cc (the low nibble of Jcc/SETcc/CMOVcc), SDM Vol. 1 Appendix B. */
+  cond(cc: number): boolean {
+    // Fast path: a 32-bit CMP/SUB leaves every flag lazy; compare its operands directly.
+    if (this.lazy === K.ARITH && this.lfOp === LF_SUB && this.lfSign === -2147483648) {
+      const a = this.lfA, b = this.lfB;
+      switch (cc) {
+        case 2: return (a >>> 0) < (b >>> 0);
+        case 3: return (a >>> 0) >= (b >>> 0);
+        case 4: return a === b;
+        case 5: return a !== b;
+        case 6: return (a >>> 0) <= (b >>> 0);
+        case 7: return (a >>> 0) > (b >>> 0);
+        case 0xc: return a < b;
+        case 0xd: return a >= b;
+        case 0xe: return a <= b;
+        case 0xf: return a > b;
+      }
+    }
+    switch (cc) {
+      case 0: return this.of() !== 0;
+      case 1: return this.of() === 0;
+      case 2: return this.cf() !== 0;
+      case 3: return this.cf() === 0;
+      case 4: return this.zf() !== 0;
+      case 5: return this.zf() === 0;
+      case 6: return (this.cf() | this.zf()) !== 0;
+      case 7: return (this.cf() | this.zf()) === 0;
+      case 8: return this.sf() !== 0;
+      case 9: return this.sf() === 0;
+      case 0xa: return this.pf() !== 0;
+      case 0xb: return this.pf() === 0;
+      case 0xc: return this.sf() !== this.of();
+      case 0xd: return this.sf() === this.of();
+      case 0xe: return this.zf() !== 0 || this.sf() !== this.of();
+      default: return this.zf() === 0 && this.sf() === this.of();
+    }
+  }
+
+  /** EFLAGS with every lazy flag computed. */
+  getFlags(): number {
+    const lazy = this.lazy;
+    if (lazy === 0) return this.flags;
+    let f = this.flags & ~lazy;
+    if (lazy & K.CF) f |= this.cf();
+    if (lazy & K.PF) f |= this.pf() << 2;
+    if (lazy & K.AF) f |= this.af() << 4;
+    if (lazy & K.ZF) f |= this.zf() << 6;
+    if (lazy & K.SF) f |= this.sf() << 7;
+    if (lazy & K.OF) f |= this.of() << 11;
+    this.flags = f;
+    this.lazy = 0;
+    return f;
+  }
+
+  /** Replace EFLAGS outright (bit 1 always reads 1). */
+  setFlags(v: number): void {
+    this.flags = (v & ~0x8028) | 0x2;
+    this.lazy = 0;
+  }
+
+  /** Make CF concrete and the other arithmetic flags lazy (INC/DEC keep CF). */
+  keepCarry(): void {
+    if (this.lazy & K.CF) this.flags = (this.flags & ~K.CF) | this.cf();
+  }
+
+  // ---- memory (linear addresses; segment bases are added by the caller) ------------------
+
+  read8(addr: number): number {
+    const m = this.mmu;
+    const idx = (addr >>> 12) & 0x3ff;
+    if (m.tagR[idx] === addr >>> 12) return m.u8[idx]![m.base[idx]! + (addr & 0xfff)]!;
+    return m.read8Slow(addr);
+  }
+
+  read16(addr: number): number {
+    const m = this.mmu;
+    const idx = (addr >>> 12) & 0x3ff;
+    if (m.tagR[idx] === addr >>> 12 && (addr & 0xfff) < 0xfff) return m.dv[idx]!.getUint16(m.base[idx]! + (addr & 0xfff), true);
+    return m.read16Slow(addr);
+  }
+
+  read32(addr: number): number {
+    const m = this.mmu;
+    const idx = (addr >>> 12) & 0x3ff;
+    if (m.tagR[idx] === addr >>> 12 && (addr & 0xfff) < 0xffd) return m.dv[idx]!.getInt32(m.base[idx]! + (addr & 0xfff), true);
+    return m.read32Slow(addr);
+  }
+
+  write8(addr: number, v: number): void {
+    const m = this.mmu;
+    const idx = (addr >>> 12) & 0x3ff;
+    if (m.tagW[idx] === addr >>> 12) m.u8[idx]![m.base[idx]! + (addr & 0xfff)] = v;
+    else m.write8Slow(addr, v);
+  }
+
+  write16(addr: number, v: number): void {
+    const m = this.mmu;
+    const idx = (addr >>> 12) & 0x3ff;
+    if (m.tagW[idx] === addr >>> 12 && (addr & 0xfff) < 0xfff) m.dv[idx]!.setUint16(m.base[idx]! + (addr & 0xfff), v, true);
+    else m.write16Slow(addr, v);
+  }
+
+  write32(addr: number, v: number): void {
+    const m = this.mmu;
+    const idx = (addr >>> 12) & 0x3ff;
+    if (m.tagW[idx] === addr >>> 12 && (addr & 0xfff) < 0xffd) m.dv[idx]!.setInt32(m.base[idx]! + (addr & 0xfff), v, true);
+    else m.write32Slow(addr, v);
+  }
+
+  // ---- stack -------------------------------------------------------------------------------
+
+  push32(v: number): void {
+    const sp = (this.r32[K.ESP]! - 4) | 0;
+    this.write32((sp + this.segBase[K.SSR]!) | 0, v);
+    this.r32[K.ESP] = sp;
+  }
+
+  pop32(): number {
+    const sp = this.r32[K.ESP]!;
+    const v = this.read32((sp + this.segBase[K.SSR]!) | 0);
+    this.r32[K.ESP] = (sp + 4) | 0;
+    return v;
+  }
+
+  push16(v: number): void {
+    const sp = (this.r32[K.ESP]! - 2) | 0;
+    this.write16((sp + this.segBase[K.SSR]!) | 0, v);
+    this.r32[K.ESP] = sp;
+  }
+
+  pop16(): number {
+    const sp = this.r32[K.ESP]!;
+    const v = this.read16((sp + this.segBase[K.SSR]!) | 0);
+    this.r32[K.ESP] = (sp + 2) | 0;
+    return v;
+  }
+
+  // ---- privilege and control ----------------------------------------------------------------
+
+  /** Load a segment register without descriptor checks (embedder setup, e.g. Xen's entry state). */
+  setSegment(seg: number, selector: number, base = 0): void {
+    this.sel[seg] = selector;
+    this.segBase[seg] = base;
+    if (seg === K.CS) this.setCpl(selector & 3);
+  }
+
+  setCpl(cpl: number): void {
+    if (cpl === this.cpl) return;
+    this.cpl = cpl;
+    this.mmu.selectPrivilege(cpl === 3);
+    this.stopBlock = true;
+  }
+
+  setCr0(v: number): void {
+    this.cr0 = v | K.CR0_PE;
+    this.mmu.loadCr3();
+  }
+
+  setCr3(v: number): void {
+    this.cr3 = v;
+    this.mmu.loadCr3();
+  }
+
+  setCr4(v: number): void {
+    this.cr4 = v;
+    this.mmu.loadCr3();
+  }
+
+  /** Raise a fault from inside an instruction: unwinds to the run loop. */
+  fault(vector: number, errorCode = -1): never {
+    throw new CpuFault(vector, errorCode);
+  }
+
+  /** Stop the run loop after the current block (e.g. an event for the embedder). */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.stopBlock = true;
+  }
+
+  halt(): void {
+    this.halted = true;
+    this.requestStop();
+  }
+
+  // ---- the run loop --------------------------------------------------------------------------
+
+  /**
+   * Execute until `budget` instructions have retired (block granularity), the CPU halts, or a
+   * stop is requested. Returns STOP_BUDGET, STOP_HALT or STOP_REQUEST.
+   */
+  run(budget: number): number {
+    const end = this.icount + budget;
+    this.stopRequested = false;
+    if (this.halted) return STOP_HALT;
+    for (;;) {
+      let block: Block | undefined;
+      let k = 0;
+      try {
+        while (this.icount < end) {
+          block = this.mmu.lookupBlock(this.eip);
+          const insns = block.insns;
+          const n = insns.length;
+          const base = this.eip;
+          this.stopBlock = false;
+          for (k = 0; k < n; k++) {
+            const i = insns[k]!;
+            i.fn(this, i);
+            if (this.stopBlock) {
+              if (k !== n - 1 || !block.endsInJump) this.eip = (base + i.off + i.len) >>> 0;
+              break;
+            }
+          }
+          if (k === n) {
+            if (!block.endsInJump) this.eip = (base + block.size) >>> 0;
+            this.icount += n;
+          } else {
+            this.icount += k + 1;
+            if (this.stopRequested) return this.halted ? STOP_HALT : STOP_REQUEST;
+          }
+          block = undefined;
+        }
+        return STOP_BUDGET;
+      } catch (e) {
+        if (!(e instanceof CpuFault)) throw e;
+        // The faulting instruction is insns[k] of `block` (or the fetch of the next block).
+        if (block !== undefined) {
+          this.eip = (this.eip + block.insns[k]!.off) >>> 0;
+          this.icount += k;
+        }
+        this.deliver(e.vector, e.errorCode, false, this.eip, e.cr2);
+        if (this.stopRequested) return this.halted ? STOP_HALT : STOP_REQUEST;
+      }
+    }
+  }
+
+  /**
+   * Hand an exception to the embedder. `eip` must already be where execution resumes
+   * (the faulting instruction, or the next one for traps and software interrupts).
+   */
+  deliver(vector: number, errorCode: number, soft: boolean, faultEip: number, cr2 = 0): void {
+    if (vector === K.PFV) this.cr2 = cr2;
+    this.halted = false;
+    this.hooks.exception(this, { vector, errorCode, soft, faultEip });
+  }
+
+  /** Decode (or find) the block at a linear EIP; used by the MMU on a jump-cache miss. */
+  decodeAt(eip: number, phys: number, pageBytes: Uint8Array, pageBase: number): Block {
+    return decodeBlock(this, eip, phys, pageBytes, pageBase);
+  }
+}
+
+export type { Insn };
