@@ -68,6 +68,8 @@ class Parser {
   constructor(private readonly tokens: Token[], private readonly lexErrLines: Set<number>) {}
 
   private get tok(): Token { return this.tokens[this.pos]!; }
+  /** the lookahead's type (a method, so TypeScript does not narrow it across shifts) */
+  private peek(): TokenType { return this.tokens[this.pos]!.type; }
   private shift(): Token {
     const t = this.tokens[this.pos]!;
     if (t.type !== 'EOF') this.pos++;
@@ -85,7 +87,7 @@ class Parser {
   }
 
   private nlok(): void {
-    while (this.tok.type === 'NEWLINE') this.shift();
+    while (this.peek() === 'NEWLINE') this.shift();
   }
 
   private value(): XlValue {
@@ -98,15 +100,15 @@ class Parser {
     this.shift();
     this.nlok();
     const list: XlValue = { type: 'list', values: [], line: t.line, col: t.col };
-    if (this.tok.type === ']') { this.shift(); return list; }
+    if (this.peek() === ']') { this.shift(); return list; }
     for (;;) {
       list.values.push(this.value());
       this.nlok();
-      if (this.tok.type === ']') { this.shift(); return list; }
-      if (this.tok.type !== ',') this.fail([',', ']']);
+      if (this.peek() === ']') { this.shift(); return list; }
+      if (this.peek() !== ',') this.fail([',', ']']);
       this.shift();
       this.nlok();
-      if (this.tok.type === ']') { this.shift(); return list; }
+      if (this.peek() === ']') { this.shift(); return list; }
     }
   }
 
@@ -141,7 +143,7 @@ class Parser {
   }
 
   parse(): void {
-    while (this.tok.type !== 'EOF') {
+    while (this.peek() !== 'EOF') {
       try {
         const t = this.tok;
         if (t.type === 'NEWLINE' || t.type === ';') { this.shift(); continue; }
@@ -153,9 +155,10 @@ class Parser {
       } catch (e) {
         if (!(e instanceof SyntaxRecovery)) throw e;
         // error NEWLINE: discard tokens up to and including the next NEWLINE
-        while (this.tok.type !== 'NEWLINE' && this.tok.type !== 'EOF') this.pos++;
-        if (this.tok.type === 'NEWLINE') this.pos++;
-        this.quiet = 3;
+        while (this.peek() !== 'NEWLINE' && this.peek() !== 'EOF') this.pos++;
+        if (this.peek() === 'NEWLINE') this.pos++;
+        // bison: three shifts before errors are reported again; shifting NEWLINE was the first
+        this.quiet = 2;
       }
     }
   }
