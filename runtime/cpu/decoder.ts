@@ -12,7 +12,7 @@ import { CpuFault } from './fault.ts';
 import { GP, UD } from './constants.ts';
 import type { CodeInvalidator, MachineMemory } from '../mem/machine.ts';
 
-const MAX_BLOCK_INSNS = 64;
+const MAX_BLOCK_INSNS = process.env.XENOFORM_CPU_STEP ? 1 : 64;
 const NEEDS_MORE = -1;
 
 export class CodeCache implements CodeInvalidator {
@@ -63,6 +63,9 @@ function handlerFor(spec: OpSpec, f: Form): Handler {
   if (!list) handlerCache.set(spec, (list = []));
   return (list[key] ??= compile(spec.body, f, spec.name));
 }
+
+/** Operand codes that are immediates (all others are implicit or ModRM-encoded). */
+const IMMEDIATES = new Set(['Ib', 'Ibs', 'Iw', 'Iz', 'Iv', 'Jb', 'Jz', 'Ap']);
 
 const byteIndex = (r: number): number => (r < 4 ? r * 4 : (r - 4) * 4 + 1);
 
@@ -174,7 +177,7 @@ export function decodeInsn(bytes: Bytes): Decoded | typeof NEEDS_MORE {
         hasMem = true;
         i.base = 8;
         i.disp = next() | (next() << 8) | (next() << 16) | (next() << 24);
-      } else if (a === 'I' || a === 'J' || a === 'A') {
+      } else if (IMMEDIATES.has(o)) {
         let v: number;
         if (o === 'Ib' || o === 'Jb') v = o === 'Jb' ? (next() << 24) >> 24 : next();
         else if (o === 'Ibs') v = (next() << 24) >> 24;
