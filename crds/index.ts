@@ -8,8 +8,9 @@ import { GROUP, VERSION, domainSchema, domainPrinterColumns } from './domain.sch
 import { applyDomainDefaults, defaultMac, domainRules, type RuleViolation } from './domain.ts';
 import type { Domain, DefaultedDomain } from './domain.types.ts';
 
-export { API_VERSION, GROUP, VERSION } from './domain.schema.ts';
-export type { RuleViolation } from './domain.ts';
+export { API_VERSION, GROUP, VERSION, domainSchema, DOMAIN_PHASES, RUN_STRATEGIES, SHUTDOWN_ACTIONS } from './domain.schema.ts';
+export { applyDomainDefaults, defaultMac, domainRules, type RuleViolation } from './domain.ts';
+export type * from './domain.types.ts';
 
 export interface PrinterColumn {
   name: string;
