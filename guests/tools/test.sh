@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every guest under tools/pvrun.py (needs Python 3 and the `unicorn`
+# package) and checks its exact console output and exit status against
+# the contract documented at the top of each guest's source.
+# Prints "N passed, N failed"; skips (exit 0) when unicorn is missing.
+set -u
+cd "$(dirname "$0")/.."
+if ! python3 -c 'import unicorn' 2>/dev/null; then
+  echo "tools/test.sh: python3 unicorn not installed; skipping guest runs"
+  exit 0
+fi
+pass=0 fail=0
+check() {  # name expected_status expected_output pvrun-args...
+  local name=$1 want_rc=$2 want=$3; shift 3
+  local got rc
+  got=$(python3 tools/pvrun.py "$@" 2>/tmp/pvrun.$$.err); rc=$?
+  if [[ $rc == "$want_rc" && $got == "$want" ]]; then
+    pass=$((pass + 1)); echo "ok   $name"
+  else
+    fail=$((fail + 1)); echo "FAIL $name (exit $rc, want $want_rc)"
+    diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed 's/^/     /'
+    sed 's/^/     /' /tmp/pvrun.$$.err
+  fi
+  rm -f /tmp/pvrun.$$.err
+}
+
+check hello 0 'Hello from Xenoform!
+start_info: magic=xen-3.0-x86_32p nr_pages=8192 cmdline=""' build/hello.elf
+
+check hello-cmdline 0 'Hello from Xenoform!
+start_info: magic=xen-3.0-x86_32p nr_pages=4096 cmdline="root=/dev/xvda1 quiet"' \
+  build/hello.elf --memory 16 --cmdline 'root=/dev/xvda1 quiet'
+
+check ticker-poweroff 0 'ticker: ready
+tick 1
+tick 2
+tick 3
+ticker: poweroff requested' build/ticker.elf --at 3.5:control/shutdown=poweroff
+
+check ticker-reboot 3 'ticker: ready
+tick 1
+ticker: reboot requested' build/ticker.elf --at 1.5:control/shutdown=reboot
+
+check ticker-suspend 0 'ticker: ready
+tick 1
+ticker: suspend requested
+ticker: resumed
+tick 2
+ticker: poweroff requested' build/ticker.elf --at 1.5:control/shutdown=suspend \
+  --at 3.2:control/shutdown=poweroff
+
+check crash 1 'crash: writing to address 0 with no trap handler' build/crash.elf
+
+check balloon 0 'balloon: reservation 8192 pages
+balloon: target 32768 KiB, now 8192 pages
+balloon: target 16384 KiB, now 4096 pages
+balloon: target 65536 KiB, now 8192 pages
+balloon: target 24000 KiB, now 6000 pages
+balloon: poweroff requested' build/balloon.elf --at 1:memory/target=16384 \
+  --at 2:memory/target=65536 --at 3:memory/target=24000 --at 4:control/shutdown=poweroff
+
+echo "$pass passed, $fail failed"
+[[ $fail == 0 ]]
