@@ -63,18 +63,30 @@ static const volatile u64 *table_virt(u64 entry)
 }
 
 /* PAE walk: L3 index va[31:30], L2 va[29:21], L1 va[20:12] (Intel SDM
- * vol. 3 §4.4.2). pt_base is the L3 (start_info.pt_base, = CR3). */
-const volatile u64 *pte_lookup(u32 va)
+ * vol. 3 §4.4.2). pt_base is the L3 (start_info.pt_base, = CR3). The kit
+ * never changes L3/L2 entries, so each 2 MiB slot's L1 is looked up once
+ * and cached: the P2M searches would otherwise cost O(nr_pages) per PTE. */
+static const volatile u64 *l1_cache[2048];
+static u8 l1_known[2048];
+
+static const volatile u64 *l1_table(u32 va)
 {
     const volatile u64 *l3 = (const volatile u64 *)start_info->pt_base;
     const volatile u64 *l2 = table_virt(l3[va >> 30]);
     if (!l2)
         return NULL;
     u64 l2e = l2[(va >> 21) & 511];
-    if (l2e & _PAGE_PSE)
-        return NULL;
-    const volatile u64 *l1 = table_virt(l2e);
-    return l1 ? &l1[(va >> 12) & 511] : NULL;
+    return (l2e & _PAGE_PSE) ? NULL : table_virt(l2e);
+}
+
+const volatile u64 *pte_lookup(u32 va)
+{
+    u32 slot = va >> 21;
+    if (!l1_known[slot]) {
+        l1_cache[slot] = l1_table(va);
+        l1_known[slot] = 1;
+    }
+    return l1_cache[slot] ? &l1_cache[slot][(va >> 12) & 511] : NULL;
 }
 
 long map_frame(void *va, u32 mfn)
