@@ -49,6 +49,11 @@ export class Mmu implements WriteWatcher {
   private user = false;
   /** PAE PDPTEs, loaded at MOV CR3 (SDM Vol. 3 §4.4.1). */
   private readonly pdpte = new Float64Array(4);
+  /**
+   * Where the PDPT is, when the embedder places it beyond what CR3 can address (a hypervisor
+   * keeping a guest's L3 above 4 GiB, as Xen's pae_pgdir_above_4gb allows); -1 = from CR3.
+   */
+  pdptBase = -1;
 
   constructor(
     private readonly cpu: Cpu,
@@ -99,7 +104,7 @@ export class Mmu implements WriteWatcher {
     const cpu = this.cpu;
     if (cpu.cr4 & K.CR4_PAE && cpu.cr0 & K.CR0_PG) {
       // CR3 bits 31:5 locate the 32-byte-aligned PDPT (SDM Vol. 3 §4.4.1).
-      const base = (cpu.cr3 & ~0x1f) >>> 0;
+      const base = this.pdptBase >= 0 ? this.pdptBase : (cpu.cr3 & ~0x1f) >>> 0;
       for (let n = 0; n < 4; n++) {
         const lo = this.phys32(base + n * 8);
         const hi = this.phys32(base + n * 8 + 4);

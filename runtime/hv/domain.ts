@@ -26,6 +26,8 @@ export interface HostContext {
   readonly clock: Clock;
   readonly code: CodeCache;
   domain(id: number): Domain | undefined;
+  /** Event channels of any domain, Domain-0 (the toolstack) included. */
+  evtchnOf(id: number): EventChannels | undefined;
   /** A vCPU became runnable (event, timer, unpause). */
   wake(v: VCpu): void;
   /** The domain shut down (any reason), crashed, or is being destroyed. */
@@ -104,7 +106,7 @@ export class Domain {
         return self.vcpus.length;
       },
       kick: (v) => self.vcpus[v]?.kick(),
-      peer: (d) => host.domain(d)?.evtchn,
+      peer: (d) => host.evtchnOf(d),
     });
     for (let v = 0; v < cfg.vcpus; v++) this.vcpus.push(new VCpu(this, v));
     // Every vCPU starts with events masked (xen-abi.md §2).

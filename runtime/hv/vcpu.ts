@@ -93,6 +93,19 @@ export class VCpu {
     return this.up && !this.blocked;
   }
 
+  // SchedUnit (the credit scheduler's view of a vCPU).
+  get domainId(): number {
+    return this.domain.id;
+  }
+
+  get vcpuId(): number {
+    return this.id;
+  }
+
+  get runnable(): boolean {
+    return this.isRunnable && this.domain.runnable;
+  }
+
   /** System time as this vCPU sees it now (mid-slice on a virtual clock). */
   now(): number {
     const clock = this.domain.host.clock;
