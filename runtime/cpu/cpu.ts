@@ -6,6 +6,7 @@
 import * as K from './constants.ts';
 import { Mmu } from './mmu.ts';
 import { CodeCache, decodeBlock } from './decoder.ts';
+import { HOT_THRESHOLD, translate } from './translate.ts';
 import type { Block, Insn } from './insn.ts';
 import type { MachineMemory } from '../mem/machine.ts';
 import { CpuFault } from './fault.ts';
@@ -86,6 +87,11 @@ export class Cpu {
   halted = false;
   /** Set by a handler to end the current block after this instruction. */
   stopBlock = false;
+  /** Translated blocks report how many instructions completed, or which one faulted. */
+  exitK = 0;
+  faultK = 0;
+  /** Use the translation tier for hot blocks (XENOFORM_CPU_TIER=interp turns it off). */
+  translate = process.env.XENOFORM_CPU_TIER !== 'interp';
   private stopRequested = false;
 
   readonly mmu: Mmu;
@@ -342,6 +348,7 @@ export class Cpu {
     for (;;) {
       let block: Block | undefined;
       let k = 0;
+      let jitted = false;
       try {
         while (this.icount < end) {
           block = this.mmu.lookupBlock(this.eip);
@@ -349,21 +356,33 @@ export class Cpu {
           const n = insns.length;
           const base = this.eip;
           this.stopBlock = false;
-          for (k = 0; k < n; k++) {
-            const i = insns[k]!;
-            i.fn(this, i);
-            if (this.stopBlock) {
-              if (k !== n - 1 || !block.endsInJump) this.eip = (base + i.off + i.len) >>> 0;
-              break;
-            }
-          }
-          if (k === n) {
-            if (!block.endsInJump) this.eip = (base + block.size) >>> 0;
-            this.icount += n;
+          let done: number;
+          const jit = block.jit;
+          if (jit !== undefined) {
+            jitted = true;
+            jit(this);
+            done = this.exitK;
           } else {
-            this.icount += k + 1;
-            if (this.stopRequested) return this.halted ? STOP_HALT : STOP_REQUEST;
+            jitted = false;
+            for (k = 0; k < n; k++) {
+              const i = insns[k]!;
+              i.fn(this, i);
+              if (this.stopBlock) {
+                k++;
+                break;
+              }
+            }
+            done = k;
+            if (++block.hits === HOT_THRESHOLD && this.translate && block.phys >= 0) block.jit = translate(block);
           }
+          if (done === n) {
+            if (!block.endsInJump) this.eip = (base + block.size) >>> 0;
+          } else {
+            const last = insns[done - 1]!;
+            this.eip = (base + last.off + last.len) >>> 0;
+          }
+          this.icount += done;
+          if (this.stopRequested) return this.halted ? STOP_HALT : STOP_REQUEST;
           block = undefined;
         }
         return STOP_BUDGET;
@@ -371,8 +390,9 @@ export class Cpu {
         if (!(e instanceof CpuFault)) throw e;
         // The faulting instruction is insns[k] of `block` (or the fetch of the next block).
         if (block !== undefined) {
-          this.eip = (this.eip + block.insns[k]!.off) >>> 0;
-          this.icount += k;
+          const fk = jitted ? this.faultK : k;
+          this.eip = (this.eip + block.insns[fk]!.off) >>> 0;
+          this.icount += fk;
         }
         this.deliver(e.vector, e.errorCode, false, this.eip, e.cr2);
         if (this.stopRequested) return this.halted ? STOP_HALT : STOP_REQUEST;

@@ -47,6 +47,9 @@ export const END_JUMP = 1; // the instruction set EIP itself
 /** A run of decoded instructions from one page, ending at a control transfer or the page end. */
 export class Block {
   valid = true;
+  /** Times the interpreter ran this block, and its translation once it is hot. */
+  hits = 0;
+  jit: ((c: Cpu) => void) | undefined = undefined;
   constructor(
     /** Machine (physical) address of the first byte. */
     readonly phys: number,

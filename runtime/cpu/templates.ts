@@ -89,6 +89,8 @@ export const resultFlags = (s: Size, res: string, cf: string, of: string, af = '
 // ---- compilation --------------------------------------------------------------------------------
 
 const cache = new Map<string, Handler>();
+/** Source of every compiled handler, for the translation tier. */
+export const SOURCE = new WeakMap<Handler, string>();
 
 /** Compile a body for a form into a handler (memoized by source text). */
 export function compile(body: Body, f: Form, name: string): Handler {
@@ -101,6 +103,7 @@ export function compile(body: Body, f: Form, name: string): Handler {
       throw new Error(`template for ${name} (size ${f.size}, ${f.mem ? 'mem' : 'reg'}) does not compile: ${(e as Error).message}\n${src}`);
     }
     cache.set(src, fn);
+    SOURCE.set(fn, src);
   }
   return fn;
 }
