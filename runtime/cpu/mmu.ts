@@ -17,7 +17,7 @@ import type { MachineMemory, WriteWatcher } from '../mem/machine.ts';
 
 const TLB_SIZE = 1024;
 const TLB_MASK = TLB_SIZE - 1;
-const JC_SIZE = 1024;
+const JC_SIZE = 4096;
 /** Physical-address width (CPUID reports 36 bits, as P6-family PAE processors do). */
 const MAXPHY_HI_MASK = 0x0000000f; // bits 32..35 of an entry may be set; 36..51 are reserved
 const ACCESS_READ = 0;
@@ -36,6 +36,10 @@ export class Mmu implements WriteWatcher {
   private readonly supW = new Int32Array(TLB_SIZE).fill(-1);
   private readonly usrR = new Int32Array(TLB_SIZE).fill(-1);
   private readonly usrW = new Int32Array(TLB_SIZE).fill(-1);
+  /** Execute permission (a page may be readable but not executable: NX). */
+  private readonly supX = new Int32Array(TLB_SIZE).fill(-1);
+  private readonly usrX = new Int32Array(TLB_SIZE).fill(-1);
+  private tagX: Int32Array = this.supX;
   /** Tags for the current privilege (user when CPL = 3). */
   tagR: Int32Array = this.supR;
   tagW: Int32Array = this.supW;
@@ -75,6 +79,7 @@ export class Mmu implements WriteWatcher {
     this.user = user;
     this.tagR = user ? this.usrR : this.supR;
     this.tagW = user ? this.usrW : this.supW;
+    this.tagX = user ? this.usrX : this.supX;
     this.jcEip = user ? this.jcUsrEip : this.jcSupEip;
     this.jc = user ? this.jcUsr : this.jcSup;
   }
@@ -84,6 +89,8 @@ export class Mmu implements WriteWatcher {
     this.supW.fill(-1);
     this.usrR.fill(-1);
     this.usrW.fill(-1);
+    this.supX.fill(-1);
+    this.usrX.fill(-1);
     this.flushJumpCache();
   }
 
@@ -96,7 +103,7 @@ export class Mmu implements WriteWatcher {
 
   invlpg(addr: number): void {
     const idx = (addr >>> 12) & TLB_MASK;
-    this.supR[idx] = this.supW[idx] = this.usrR[idx] = this.usrW[idx] = -1;
+    this.supR[idx] = this.supW[idx] = this.usrR[idx] = this.usrW[idx] = this.supX[idx] = this.usrX[idx] = -1;
     this.flushJumpCache();
   }
 
@@ -163,6 +170,7 @@ export class Mmu implements WriteWatcher {
     let writable = true;
     let userOk = true;
     let dirty = true;
+    let execOk = true;
     let pte = -1;
     if (!(cpu.cr0 & K.CR0_PG)) {
       mfn = vpage;
@@ -178,7 +186,7 @@ export class Mmu implements WriteWatcher {
       if (pdeHi < 0 && !(cpu.efer & K.EFER_NXE)) throw this.pageFault(addr, access, K.PFEC_P | K.PFEC_RSVD);
       writable = (pdeLo & 2) !== 0;
       userOk = (pdeLo & 4) !== 0;
-      let execOk = !nx;
+      execOk = !nx;
       if (pdeLo & 0x80) {
         // 2 MiB page: bits 20:13 reserved.
         if (pdeLo & 0x1fe000) throw this.pageFault(addr, access, K.PFEC_P | K.PFEC_RSVD);
@@ -225,6 +233,8 @@ export class Mmu implements WriteWatcher {
     this.supW[idx] = supWrite && fastWrite ? vpage : -1;
     this.usrR[idx] = userOk ? vpage : -1;
     this.usrW[idx] = userOk && writable && fastWrite ? vpage : -1;
+    this.supX[idx] = execOk ? vpage : -1;
+    this.usrX[idx] = userOk && execOk ? vpage : -1;
     return idx;
   }
 
@@ -333,15 +343,15 @@ export class Mmu implements WriteWatcher {
 
   /** The decoded block at linear `eip` for the current privilege. */
   lookupBlock(eip: number): Block {
-    const j = (eip ^ (eip >>> 10)) & (JC_SIZE - 1);
+    const j = (eip ^ (eip >>> 12)) & (JC_SIZE - 1);
     const b = this.jc[j];
     if (b !== undefined && this.jcEip[j] === eip && b.valid) return b;
     return this.lookupBlockSlow(eip, j);
   }
 
   private lookupBlockSlow(eip: number, j: number): Block {
-    const idx = this.fill(eip, ACCESS_FETCH);
-    if (this.tagR[idx] !== eip >>> 12) throw new CpuFault(K.PFV, K.PFEC_P | (this.user ? K.PFEC_U : 0), eip >>> 0);
+    let idx = (eip >>> 12) & TLB_MASK;
+    if (this.tagX[idx] !== eip >>> 12) idx = this.fill(eip, ACCESS_FETCH);
     const mfn = this.mfn[idx]!;
     const phys = mfn * 4096 + (eip & 0xfff);
     let b = this.cpu.code.get(phys);
