@@ -128,10 +128,8 @@ describe('software interrupts are traps', () => {
     expect(exec('90 f1', {}).trap).toMatchObject({ vector: 1, eip: CODE + 2 });
   });
 
-  // CPU BUG: INT1's template (ops/control.ts) sets `c.eip = NEXT` and only then evaluates SELF
-  // (`c.eip + i.off`) for `deliver`, so ExceptionInfo.faultEip is NEXT + off instead of the
-  // INT1's own address: for `90 f1` at CODE it reports CODE+3, not CODE+1.
-  it.fails('int1 reports its own address as faultEip', () => {
+  // Regression: SELF must be computed before EIP moves past the instruction.
+  it('int1 reports its own address as faultEip', () => {
     expect(exec('90 f1', {}).trap).toMatchObject({ vector: 1, faultEip: CODE + 1 });
   });
 });

@@ -56,7 +56,7 @@ specs.push(
   { op: 0xcd, name: 'int', operands: 'Ib', kind: 'jump', hot: 2, body: () => `H.softInt(c, i.imm & 0xff, ${NEXT}, ${SELF});` },
   { op: 0xce, name: 'into', operands: '', kind: 'jump', hot: 1, body: () => `if (c.of() !== 0) H.softInt(c, 4, ${NEXT}, ${SELF}); else c.eip = ${NEXT};` },
   // INT1 (ICEBP): a debug trap, delivered like a hardware #DB (no privilege check on the gate).
-  { op: 0xf1, name: 'int1', operands: '', kind: 'jump', hot: 1, body: () => `c.eip = ${NEXT}; c.deliver(1, -1, false, ${SELF});` },
+  { op: 0xf1, name: 'int1', operands: '', kind: 'jump', hot: 1, body: () => `const self = ${SELF}; c.eip = ${NEXT}; c.deliver(1, -1, false, self);` },
   { op: 0xf4, name: 'hlt', operands: '', kind: 'jump', hot: 1, body: () => `H.ring0(c); c.eip = ${NEXT}; c.halt();` },
   {
     op: 0x62, name: 'bound', operands: 'Gv,Ma', hot: 1,
