@@ -7,8 +7,10 @@ import type { VCpu } from '../vcpu.ts';
 import { readU32, readU64, writeU32, writeU64 } from '../guestmem.ts';
 import { VIRQ_TIMER } from '../evtchn.ts';
 import * as E from '../errno.ts';
+import { initialiseVcpu } from './vcpu-context.ts';
 
 const ETIME = 62;
+const VCPUOP_initialise = 0;
 const VCPUOP_up = 1;
 const VCPUOP_down = 2;
 const VCPUOP_is_up = 3;
@@ -39,6 +41,8 @@ function vcpuOp(v: VCpu, cmd: number, id: number, arg: number): number {
   const target = v.domain.vcpus[id];
   if (!target) return -E.ENOENT;
   switch (cmd) {
+    case VCPUOP_initialise:
+      return initialiseVcpu(v, target, arg);
     case VCPUOP_up:
       if (!target.initialised) return -E.EINVAL;
       if (!target.up) {
