@@ -12,6 +12,9 @@ import { CpuFault } from './fault.ts';
 import { GP, UD } from './constants.ts';
 import type { CodeInvalidator, MachineMemory } from '../mem/machine.ts';
 
+/** Decoded instruction lists by code bytes (see decodeBlock). */
+const sharedDecodes = new Map<string, Insn[]>();
+
 const MAX_BLOCK_INSNS = process.env.XENOFORM_CPU_STEP ? 1 : 64;
 const NEEDS_MORE = -1;
 
@@ -237,7 +240,12 @@ export function decodeBlock(cpu: Cpu, eip: number, phys: number, u8: Uint8Array,
     if (off >= 4096) break;
   }
   if (insns.length === 0) return decodeCrossing(cpu, eip);
-  const block = new Block(phys, insns, off - start, endsInJump);
+  // Identical code (the same kernel in many domains) shares one decoded instruction list:
+  // decoding is a pure function of the bytes and the decoded records are position-independent.
+  const key = String.fromCharCode.apply(null, u8.subarray(base + start, base + off) as unknown as number[]);
+  let shared = sharedDecodes.get(key);
+  if (shared === undefined) sharedDecodes.set(key, (shared = insns));
+  const block = new Block(phys, shared, off - start, endsInJump);
   cpu.code.add(block);
   return block;
 }

@@ -36,6 +36,12 @@ function specialize(i: Insn, src: string): string {
   });
 }
 
+/**
+ * Translations by source text. Blocks are position-independent, so every copy of the same
+ * code — the same kernel in a thousand domains — shares one compiled function.
+ */
+const compiled = new Map<string, (c: Cpu) => void>();
+
 /** Compile a block; returns undefined if some instruction has no template source. */
 export function translate(block: Block): ((c: Cpu) => void) | undefined {
   const n = block.insns.length;
@@ -51,6 +57,11 @@ export function translate(block: Block): ((c: Cpu) => void) | undefined {
       if (MAY_STOP.test(src)) body += `if (c.stopBlock) { c.exitK = ${k + 1}; return; }\n`;
     }
   }
-  const fn = `"use strict"; return function block_${Math.floor(block.phys).toString(16)}(c) { let k = 0; try {\n${body}} catch (e) { c.faultK = k; throw e; } };`;
-  return new Function('H', fn)(H) as (c: Cpu) => void;
+  let fn = compiled.get(body);
+  if (fn === undefined) {
+    const src = `"use strict"; return function block(c) { let k = 0; try {\n${body}} catch (e) { c.faultK = k; throw e; } };`;
+    fn = new Function('H', src)(H) as (c: Cpu) => void;
+    compiled.set(body, fn);
+  }
+  return fn;
 }
