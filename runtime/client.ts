@@ -5,7 +5,7 @@
  */
 import { Agent, request, type IncomingMessage } from 'node:http';
 import {
-  AsyncQueue, ByteStream, errorFromCode, HostUnavailableError, HypervisorError, STREAM_BACKLOG, StreamOverflowError,
+  AsyncQueue, ByteStream, errorFromCode, HostUnavailableError, HypervisorError, InvalidArgumentError, MAX_CONSOLE_WRITE, STREAM_BACKLOG, StreamOverflowError,
   type ConsoleOptions, type ConsoleStream, type CreateSpec, type DomainEvent, type DomainInfo, type DomainRow,
   type HostInfo, type HostStats, type HypervisorApi, type ShutdownOptions, type ShutdownRequest, type StopHostOptions,
   type StopHostResult, type Stream,
@@ -136,6 +136,7 @@ export class RemoteHypervisor implements HypervisorApi {
   }
 
   async consoleWrite(id: number, bytes: Uint8Array): Promise<void> {
+    if (bytes.length > MAX_CONSOLE_WRITE) throw new InvalidArgumentError(`console input is limited to ${MAX_CONSOLE_WRITE} bytes per write`);
     const res = await this.open('POST', `/v1/domains/${seg(id)}/console`, bytes, 'application/octet-stream');
     await readAll(res);
   }

@@ -320,15 +320,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     let n = 0;
     req.on('data', (c: Buffer) => {
       n += c.length;
-      if (n > limit) {
-        reject(new InvalidArgumentError(`request body over ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      // past the limit, keep draining (so the client reads our answer rather than a reset)
+      // up to a hard cap, beyond which the connection is cut
+      if (n > limit * 4 + 1024 * 1024) req.destroy();
+      else if (n <= limit) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (n > limit ? reject(new InvalidArgumentError(`request body over ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
+    req.on('close', () => reject(new InvalidArgumentError('request body cut short')));
   });
 }
 
