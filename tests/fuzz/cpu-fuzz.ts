@@ -1,0 +1,83 @@
+/**
+ * `npm run fuzz`: the CPU differential fuzzer from the command line.
+ *
+ *   --count N     cases to run (default 2,000,000)
+ *   --seed S      run seed (default: random, printed)
+ *   --case K      replay case K of the seed alone and print its full report
+ *   --first K     start at case K
+ *   --family F    only instructions of family F (templates.ts), e.g. shift, string, bcd
+ *   --batch B     cases per native harness process (default 20,000)
+ *   --strict      count known failures (known-failures.ts) as failures too
+ *
+ * Exits 1 on the first unexplained mismatch, after printing its report.
+ */
+import { parseArgs } from 'node:util';
+import { compareCase, describe } from './compare.ts';
+import { EmulatorRunner } from './emulator.ts';
+import { newStats, runBatch } from './fuzz.ts';
+import { generateCase } from './generate.ts';
+import { initialShadow, SHADOW_SIZE } from './layout.ts';
+import { ensureHarness, runNative } from './native.ts';
+import { buildTemplates } from './templates.ts';
+import { KNOWN_FAILURES } from './known-failures.ts';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', multiple: true },
+    seed: { type: 'string' },
+    case: { type: 'string' },
+    first: { type: 'string' },
+    family: { type: 'string' },
+    batch: { type: 'string' },
+    strict: { type: 'boolean' },
+  },
+});
+
+const last = (v: string[] | undefined, d: number): number => (v && v.length ? Number(v[v.length - 1]) : d);
+const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const why = ensureHarness();
+if (why) {
+  console.error(`cpu-fuzz: the native harness cannot run here:\n${why}`);
+  process.exit(2);
+}
+const templates = buildTemplates(values.family ? (t) => t.family === values.family : undefined);
+if (templates.templates.length === 0) {
+  console.error(`cpu-fuzz: no instruction family ${values.family}`);
+  process.exit(2);
+}
+
+if (values.case !== undefined) {
+  // Replay one case, verbosely, whatever its verdict.
+  const k = Number(values.case);
+  const g = generateCase(templates, seed, k);
+  const native = runNative([g.input]);
+  const initial = initialShadow(g.input.memSeed);
+  const e = new EmulatorRunner(native.selectors).run(g.input, initial);
+  const v = compareCase(g, initial, native.results[0]!, e, new Uint8Array(SHADOW_SIZE));
+  console.log(describe(g, v, native.results[0]!, e).replace(/^CPU fuzz mismatch/, v.ok ? 'CPU fuzz case (native and emulated agree)' : 'CPU fuzz mismatch'));
+  process.exit(v.ok ? 0 : 1);
+}
+
+const count = last(values.count, 2_000_000);
+const batch = Number(values.batch ?? 20_000);
+const first = Number(values.first ?? 0);
+console.log(`cpu-fuzz: seed ${seed}, ${count} cases from ${first}${values.family ? `, family ${values.family}` : ''}`);
+const stats = newStats();
+const t0 = Date.now();
+for (let k = first; k < first + count; k += batch) {
+  runBatch({ seed, first: k, count: Math.min(batch, first + count - k), templates }, stats);
+  const known = [...stats.known].map(([id, n]) => `${id}×${n}`).join(' ');
+  const secs = (Date.now() - t0) / 1000;
+  console.log(`  ${stats.cases} cases, ${(stats.cases / secs).toFixed(0)}/s${known ? `, known failures ${known}` : ''}`);
+  const strictHit = values.strict && stats.known.size > 0;
+  if (stats.mismatches.length || strictHit) {
+    for (const m of stats.mismatches) console.log(`\n${m.report}`);
+    if (strictHit) console.log(`\nknown failures hit (--strict): ${known}`);
+    process.exit(1);
+  }
+}
+const secs = (Date.now() - t0) / 1000;
+const rate = (n: number, s: number): string => `${(n / s).toFixed(0)}/s`;
+console.log(`cpu-fuzz: ${stats.cases} cases agree in ${secs.toFixed(1)} s — native ${rate(stats.cases, stats.nativeSeconds)}, emulated ${rate(stats.cases, stats.emulatedSeconds)}, generated ${rate(stats.cases, stats.generateSeconds)}`);
+console.log(`  ${stats.mnemonics.size} mnemonics; faults ${[...stats.faults].sort((a, b) => a[0] - b[0]).map(([v, n]) => `#${v}×${n}`).join(' ')}`);
+for (const k of KNOWN_FAILURES) if (stats.known.has(k.id)) console.log(`  known failure ${k.id} (${stats.known.get(k.id)} cases): ${k.summary}`);
