@@ -68,9 +68,11 @@ function setArgs(lu: LinuxUser, args: string[]): void {
   cpu.r32[X86.ESP] = sp;
 }
 
-function runEmulated(name: string, args: string[] = []): Outcome & { result: RunResult } {
+/** `translate: false` keeps every block in the interpreter (no translation tier). */
+function runEmulated(name: string, args: string[] = [], translate = true): Outcome & { result: RunResult } {
   const lu = LinuxUser.fromFile(join(BUILD, `${name}.elf`));
   if (args.length) setArgs(lu, args);
+  if (!translate) lu.cpu.translate = false;
   const result = lu.run(2e9);
   const f = result.fault;
   const detail = f
@@ -122,6 +124,14 @@ describe('conformance: emulator vs host CPU', () => {
       assertSame(`build/${name}.txt`, { stdout: readFileSync(committed, 'latin1'), exitCode: 0, detail: '' }, emu);
       if (NATIVE) assertSame('the native run', runNative(name), emu);
       expect(emu.result.instructions).toBeGreaterThan(0);
+    });
+  }
+
+  // The same programs with the translation tier off: both engines must match the host.
+  for (const name of PROGRAMS) {
+    it(`${name} (interpreter only)`, () => {
+      const emu = runEmulated(name, [], false);
+      assertSame(`build/${name}.txt`, { stdout: readFileSync(join(BUILD, `${name}.txt`), 'latin1'), exitCode: 0, detail: '' }, emu);
     });
   }
 });
