@@ -52,7 +52,7 @@ const FAULTS: FaultCase[] = [
 ];
 
 /**
- * CPU BUG (restartability): memory-destination read-modify-write instructions record their
+ * Regression — fixed (restartability): memory-destination read-modify-write instructions record their
  * result flags (lazy flags, or H.* helpers that materialize CF/OF) before the memory write, and
  * XADD writes its register operand before the memory operand. When that write faults (a
  * read-only page: copy-on-write, write-protected page tables) the #PF is delivered with EFLAGS
@@ -60,14 +60,9 @@ const FAULTS: FaultCase[] = [
  * ADC, SBB, RCL and RCR then restart with the aborted attempt's CF and store a wrong result
  * (see the restart tests below).
  */
-const FLAGS_BEFORE_WRITE = new Set([
-  'add [ebx],eax', 'adc [ebx],eax', 'sbb [ebx],eax', 'sub [ebx],1', 'inc [ebx]', 'neg [ebx]', 'shl [ebx],1', 'rcl [ebx],1',
-  'rcr [ebx],1', 'shld [ebx],eax,4', 'bts [ebx],eax', 'xadd [ebx],eax', 'cmpxchg [ebx],ecx', 'adc byte [ebx],al',
-].map((n) => `${n} (read-only page)`));
-
 describe('a fault leaves EIP at the faulting instruction and the state unchanged', () => {
   for (const c of FAULTS) {
-    (FLAGS_BEFORE_WRITE.has(c.name) ? it.fails : it)(c.name, () => {
+    it(c.name, () => {
       const m = exec(`90 ${c.code}`, c.setup, {}, (t) => {
         for (let a = P - 0x100; a < P + 0x100; a += 4) t.write32(a, 0xa5a5a5a4);
         c.prep(t);
@@ -108,27 +103,27 @@ describe('restarting an instruction after the embedder fixes the fault gives the
     expect([m.read32(P), m.eax]).toEqual([5, 7]);
   });
 
-  // CPU BUG (see above): the aborted attempt leaves CF = 0 (0 + 0 + 1 = 1, no carry); the
+  // Regression — fixed (see above): the aborted attempt leaves CF = 0 (0 + 0 + 1 = 1, no carry); the
   // restart computes 0 + 0 + 0 and stores 0.
-  it.fails('adc [ebx],eax with CF = 1', () => {
+  it('adc [ebx],eax with CF = 1', () => {
     const m = restart('11 03', { eax: 0, flags: fl('CF') }, 0);
     expect(m.read32(P)).toBe(1);
   });
 
-  // CPU BUG: the aborted attempt leaves CF = 0 (5 - 0 - 1 = 4, no borrow); the restart stores 5.
-  it.fails('sbb [ebx],eax with CF = 1', () => {
+  // Regression — fixed: the aborted attempt leaves CF = 0 (5 - 0 - 1 = 4, no borrow); the restart stores 5.
+  it('sbb [ebx],eax with CF = 1', () => {
     const m = restart('19 03', { eax: 0, flags: fl('CF') }, 5);
     expect(m.read32(P)).toBe(4);
   });
 
-  // CPU BUG: rotating 0 through CF = 1 leaves CF = 0; the restart rotates in 0.
-  it.fails('rcl dword [ebx],1 with CF = 1', () => {
+  // Regression — fixed: rotating 0 through CF = 1 leaves CF = 0; the restart rotates in 0.
+  it('rcl dword [ebx],1 with CF = 1', () => {
     const m = restart('d1 13', { flags: fl('CF') }, 0);
     expect(m.read32(P)).toBe(1);
   });
 
-  // CPU BUG: XADD wrote EAX ← 7 before the faulting store; the restart adds 7 + 7.
-  it.fails('xadd [ebx],eax', () => {
+  // Regression — fixed: XADD wrote EAX ← 7 before the faulting store; the restart adds 7 + 7.
+  it('xadd [ebx],eax', () => {
     const m = restart('0f c1 03', { eax: 5 }, 7);
     expect([m.read32(P), m.eax]).toEqual([12, 7]);
   });
@@ -278,11 +273,11 @@ describe('privilege: CPL is CS.RPL; IRET and far transfers', () => {
     expect(m.cpu.cpl).toBe(3);
   });
 
-  // CPU BUG: on a return to an outer ring, IRET/RETF must null ES, DS, FS, GS that hold a
+  // Regression — fixed: on a return to an outer ring, IRET/RETF must null ES, DS, FS, GS that hold a
   // data segment with DPL < the new CPL (SDM Vol. 2A "IRET", RETURN-TO-OUTER-PRIVILEGE-LEVEL).
   // system.ts farReturn only does this when the embedder supplies hooks.descriptor; with the
   // default (descriptors read from the GDT in memory) DS keeps the ring-0 selector 10h.
-  it.fails('iret to ring 3 nulls a DS that holds a ring-0 data segment', () => {
+  it('iret to ring 3 nulls a DS that holds a ring-0 data segment', () => {
     const m = exec(iretTo(0x1b, USER, 0x0202), {}, {}, (t) => {
       withGdt(t);
       t.load(USER, 'cd 80');

@@ -260,6 +260,15 @@ export class Cpu {
     else m.write32Slow(addr, v);
   }
 
+  /** Fault now if `size` bytes at `addr` cannot be written (read-modify-write instructions). */
+  probeWrite(addr: number, size: number): void {
+    const m = this.mmu;
+    const idx = (addr >>> 12) & 0x3ff;
+    if (m.tagW[idx] === addr >>> 12 && (addr & 0xfff) <= 4096 - size) return;
+    m.probeWrite(addr);
+    m.probeWrite((addr + size - 1) | 0);
+  }
+
   // ---- stack -------------------------------------------------------------------------------
 
   push32(v: number): void {
@@ -304,19 +313,32 @@ export class Cpu {
     this.stopBlock = true;
   }
 
+  /** MOV to CR0/CR3/CR4: a fault (bad PDPTEs) leaves the register as it was. */
   setCr0(v: number): void {
+    const old = this.cr0;
     this.cr0 = v | K.CR0_PE;
-    this.mmu.loadCr3();
+    this.reloadPaging(() => (this.cr0 = old));
   }
 
   setCr3(v: number): void {
+    const old = this.cr3;
     this.cr3 = v;
-    this.mmu.loadCr3();
+    this.reloadPaging(() => (this.cr3 = old));
   }
 
   setCr4(v: number): void {
+    const old = this.cr4;
     this.cr4 = v;
-    this.mmu.loadCr3();
+    this.reloadPaging(() => (this.cr4 = old));
+  }
+
+  private reloadPaging(undo: () => void): void {
+    try {
+      this.mmu.loadCr3();
+    } catch (e) {
+      undo();
+      throw e;
+    }
   }
 
   /** Raise a fault from inside an instruction: unwinds to the run loop. */

@@ -134,7 +134,7 @@ export function decodeInsn(bytes: Bytes): Decoded | typeof NEEDS_MORE {
       i.reg8 = byteIndex(i.reg);
       i.rm8 = byteIndex(i.rm);
       spec = Array.isArray(entry) ? entry[i.reg] : entry;
-      if (spec && /(^|,)R/.test(spec.operands)) {
+      if (spec && /(^|,)R[a-z]/.test(spec.operands)) {
         i.regForm = true; // MOV CRn/DRn ignore mod (SDM Vol. 2B "MOV—Move to/from Control Registers")
       } else if (mod === 3) {
         i.regForm = true;

@@ -241,11 +241,11 @@ describe('MOV CR3 with invalid PDPTEs', () => {
     expect(m.trap).toMatchObject({ vector: GP, errorCode: 0, faultEip: CODE, eip: CODE });
   });
 
-  // CPU BUG: a faulting MOV CR3 is not restartable: Cpu.setCr3 stores the new CR3 before
+  // Regression — fixed: a faulting MOV CR3 is not restartable: Cpu.setCr3 stores the new CR3 before
   // Mmu.loadCr3 validates the PDPTEs (and loadCr3 overwrites the cached PDPTEs one by one until
   // the bad one), so after the #GP(0) CR3 holds the rejected value. SDM: a fault leaves the
   // processor state as it was before the instruction.
-  it.fails('leaves CR3 unchanged when it faults', () => {
+  it('leaves CR3 unchanged when it faults', () => {
     const m = exec('0f 22 d8', { eax: 0x780000 }, {}, (t) => {
       t.write64(0x780000, BigInt(t.read64(PDPT)));
       t.write64(0x780008, 0x781000n | 3n);

@@ -110,14 +110,17 @@ export class Mmu implements WriteWatcher {
   loadCr3(): void {
     const cpu = this.cpu;
     if (cpu.cr4 & K.CR4_PAE && cpu.cr0 & K.CR0_PG) {
-      // CR3 bits 31:5 locate the 32-byte-aligned PDPT (SDM Vol. 3 §4.4.1).
+      // CR3 bits 31:5 locate the 32-byte-aligned PDPT (SDM Vol. 3 §4.4.1). All four entries are
+      // checked before any is committed, so a #GP leaves the old ones in place.
       const base = this.pdptBase >= 0 ? this.pdptBase : (cpu.cr3 & ~0x1f) >>> 0;
+      const next = new Float64Array(4);
       for (let n = 0; n < 4; n++) {
         const lo = this.phys32(base + n * 8);
         const hi = this.phys32(base + n * 8 + 4);
         if (lo & 1 && (hi & ~MAXPHY_HI_MASK || lo & 0x1e6)) throw new CpuFault(K.GP, 0);
-        this.pdpte[n] = hi * 0x100000000 + (lo >>> 0);
+        next[n] = hi * 0x100000000 + (lo >>> 0);
       }
+      this.pdpte.set(next);
     }
     this.flush();
   }

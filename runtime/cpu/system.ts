@@ -137,7 +137,16 @@ function farReturn(c: Cpu, osize: number, release: number, withFlags: boolean): 
       for (const seg of [K.ES, K.DS, K.FS, K.GS]) {
         const sel = c.sel[seg]!;
         if ((sel & 0xfffc) === 0) continue;
-        const d = c.hooks.descriptor ? c.hooks.descriptor(c, sel) : undefined;
+        let d: [number, number] | undefined;
+        try {
+          d = descriptor(c, sel);
+        } catch (e) {
+          if (!(e instanceof CpuFault)) throw e;
+          d = undefined; // outside its table: SDM nulls it too
+          c.sel[seg] = 0;
+          c.segBase[seg] = 0;
+          continue;
+        }
         if (d && (!isCode(d[1]) || !conforming(d[1])) && descDpl(d[1]) < c.cpl) {
           c.sel[seg] = 0;
           c.segBase[seg] = 0;

@@ -23,7 +23,8 @@ export const MAP: MapEntry[] = new Array(0x200);
 /** Per opcode: whether a ModRM byte follows. */
 export const HAS_MODRM = new Uint8Array(0x200);
 
-const MODRM_OPERAND = /(^|,)[EGMRSCD]/;
+/** ModRM operands: an addressing letter followed by a size letter ('Ev', 'Gb', 'Mq', 'Rd', 'Sw'), not implicit registers like 'DX'. */
+const MODRM_OPERAND = /(^|,)[EGMRSCD][a-z]/;
 
 for (const spec of OPCODES) {
   const cur = MAP[spec.op];

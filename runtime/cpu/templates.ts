@@ -44,6 +44,12 @@ export const SELF = '((c.eip + i.off) >>> 0)';
 
 /** Prologue: compute the effective address for memory forms. */
 export const pre = (f: Form): string => (f.mem ? `const ea = ${EA};` : '');
+/**
+ * Prologue of a read-modify-write instruction: the memory operand must be writable before any
+ * state changes, so that a write fault (a read-only page) leaves the instruction restartable
+ * (flags and registers untouched), as the processor's locked read-for-write does.
+ */
+export const preRMW = (f: Form, s: Size = f.size): string => (f.mem ? `const ea = ${EA}; c.probeWrite(ea, ${s / 8});` : '');
 
 /** Truncate an expression to the operand size, in the CPU's representation. */
 export const tr = (s: Size, e: string): string => (s === 32 ? `((${e}) | 0)` : `((${e}) & ${MASK[s]})`);
@@ -98,7 +104,7 @@ export function compile(body: Body, f: Form, name: string): Handler {
   let fn = cache.get(src);
   if (fn === undefined) {
     try {
-      fn = new Function('H', `"use strict"; return function ${name.replace(/[^\w]/g, '_')}(c, i) { ${src} };`)(H) as Handler;
+      fn = new Function('H', `"use strict"; return function op_${name.replace(/[^\w]/g, '_')}(c, i) { ${src} };`)(H) as Handler;
     } catch (e) {
       throw new Error(`template for ${name} (size ${f.size}, ${f.mem ? 'mem' : 'reg'}) does not compile: ${(e as Error).message}\n${src}`);
     }

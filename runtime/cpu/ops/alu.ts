@@ -3,7 +3,7 @@
  * (SDM Vol. 2 entries of each; opcode map Vol. 2 Appendix A, Table A-2).
  */
 import type { OpSpec } from '../spec.ts';
-import { LF, logic, lazy, pre, rE, rG, tr, wE, wG, fixed, type Form, type Size } from '../templates.ts';
+import { LF, logic, lazy, pre, preRMW, rE, rG, tr, wE, wG, fixed, type Form, type Size } from '../templates.ts';
 
 const NAMES = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'] as const;
 
@@ -26,7 +26,7 @@ function compute(k: number, s: Size): string {
 
 /** E ← E op src (or only flags, for CMP). */
 const toE = (k: number, src: (f: Form) => string) => (f: Form): string =>
-  `${pre(f)} const a = ${rE(f)}; const b = ${src(f)}; ${compute(k, f.size)} ${k === 7 ? '' : wE(f, 'res')}`;
+  `${k === 7 ? pre(f) : preRMW(f)} const a = ${rE(f)}; const b = ${src(f)}; ${compute(k, f.size)} ${k === 7 ? '' : wE(f, 'res')}`;
 
 const specs: OpSpec[] = [];
 NAMES.forEach((name, k) => {
@@ -59,7 +59,7 @@ NAMES.forEach((name, k) => {
 });
 
 const incdec = (dec: boolean) => (f: Form): string =>
-  `${pre(f)} const a = ${rE(f)}; const res = ${tr(f.size, dec ? 'a - 1' : 'a + 1')}; ${lazy(dec ? LF.SUB : LF.ADD, f.size, 'a', '1', 'res', true)} ${wE(f, 'res')}`;
+  `${preRMW(f)} const a = ${rE(f)}; const res = ${tr(f.size, dec ? 'a - 1' : 'a + 1')}; ${lazy(dec ? LF.SUB : LF.ADD, f.size, 'a', '1', 'res', true)} ${wE(f, 'res')}`;
 
 for (let r = 0; r < 8; r++) {
   // 40+r / 48+r: INC/DEC r16/r32 (reuse the E templates with rm fixed by the decoder).
@@ -78,9 +78,9 @@ specs.push(
 
 const test = (src: (f: Form) => string) => (f: Form): string =>
   `${pre(f)} const res = ${tr(f.size, `${rE(f)} & ${src(f)}`)}; ${logic(f.size, 'res')}`;
-const not = (f: Form): string => `${pre(f)} ${wE(f, tr(f.size, `~${rE(f)}`))}`;
+const not = (f: Form): string => `${preRMW(f)} ${wE(f, tr(f.size, `~${rE(f)}`))}`;
 const neg = (f: Form): string =>
-  `${pre(f)} const b = ${rE(f)}; const res = ${tr(f.size, '-b')}; ${lazy(LF.SUB, f.size, '0', 'b', 'res')} ${wE(f, 'res')}`;
+  `${preRMW(f)} const b = ${rE(f)}; const res = ${tr(f.size, '-b')}; ${lazy(LF.SUB, f.size, '0', 'b', 'res')} ${wE(f, 'res')}`;
 
 specs.push(
   { op: 0x84, name: 'test', operands: 'Eb,Gb', width: 'b', hot: 3, body: test((f) => rG(f)) },

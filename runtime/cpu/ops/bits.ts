@@ -2,7 +2,7 @@
  * Bit instructions: BT, BTS, BTR, BTC, BSF, BSR, BSWAP, SETcc, CMOVcc (SDM Vol. 2A/2B).
  */
 import type { OpSpec } from '../spec.ts';
-import { CC_NAMES, cond, pre, reg, rE, rG, rM, sx, wE, wG, wM, type Form } from '../templates.ts';
+import { CC_NAMES, cond, pre, preRMW, reg, rE, rG, rM, sx, wE, wG, wM, type Form } from '../templates.ts';
 
 /**
  * BT family. With a register bit offset and a memory operand the offset is a signed index
@@ -23,7 +23,8 @@ const bt = (k: number, immediate: boolean) => (f: Form): string => {
   const write = (v: string): string => (f.mem ? wM(s, 'ad', v) : `${reg(s, 'rm')} = ${v};`);
   const fix = (v: string): string => (s === 32 ? `(${v}) | 0` : `(${v}) & 0xffff`);
   const update = ['', write(fix('v | (1 << bit)')), write(fix('v & ~(1 << bit)')), write(fix('v ^ (1 << bit)'))][k]!;
-  return `${pre(f)} ${locate} const v = ${read}; H.setCarry(c, (v >>> bit) & 1); ${update}`;
+  const probe = f.mem && k !== 0 ? `c.probeWrite(ad, ${s / 8});` : '';
+  return `${pre(f)} ${locate} ${probe} const v = ${read}; H.setCarry(c, (v >>> bit) & 1); ${update}`;
 };
 
 const BT_NAMES = ['bt', 'bts', 'btr', 'btc'];

@@ -4,7 +4,7 @@
  * and the NOP family (SDM Vol. 2 entries of each).
  */
 import type { OpSpec } from '../spec.ts';
-import { LF, fixed, lazy, pre, rE, rG, rM, sx, wE, wG, type Form } from '../templates.ts';
+import { LF, fixed, lazy, pre, preRMW, rE, rG, rM, sx, wE, wG, type Form } from '../templates.ts';
 import { imm } from './alu.ts';
 
 const specs: OpSpec[] = [
@@ -26,7 +26,7 @@ const specs: OpSpec[] = [
   },
   {
     op: 0x86, name: 'xchg', operands: 'Eb,Gb', width: 'b', lock: true, hot: 1,
-    body: (f) => `${pre(f)} const a = ${rE(f)}; const b = ${rG(f)}; ${wE(f, 'b')} ${wG(f, 'a')}`,
+    body: (f) => `${preRMW(f)} const a = ${rE(f)}; const b = ${rG(f)}; ${wE(f, 'b')} ${wG(f, 'a')}`,
   },
   {
     op: 0x87, name: 'xchg', operands: 'Ev,Gv', lock: true, hot: 2,
@@ -73,11 +73,11 @@ const specs: OpSpec[] = [
   },
   {
     op: 0x1c0, name: 'xadd', operands: 'Eb,Gb', width: 'b', lock: true, hot: 1,
-    body: (f) => `${pre(f)} const a = ${rE(f)}; const b = ${rG(f)}; const res = (a + b) & 0xff; ${lazy(LF.ADD, 8, 'a', 'b', 'res')} ${wG(f, 'a')} ${wE(f, 'res')}`,
+    body: (f) => `${preRMW(f)} const a = ${rE(f)}; const b = ${rG(f)}; const res = (a + b) & 0xff; ${lazy(LF.ADD, 8, 'a', 'b', 'res')} ${wG(f, 'a')} ${wE(f, 'res')}`,
   },
   {
     op: 0x1c1, name: 'xadd', operands: 'Ev,Gv', lock: true, hot: 2,
-    body: (f) => `${pre(f)} const a = ${rE(f)}; const b = ${rG(f)}; const res = ${f.size === 32 ? '(a + b) | 0' : '(a + b) & 0xffff'}; ${lazy(LF.ADD, f.size, 'a', 'b', 'res')} ${wG(f, 'a')} ${wE(f, 'res')}`,
+    body: (f) => `${preRMW(f)} const a = ${rE(f)}; const b = ${rG(f)}; const res = ${f.size === 32 ? '(a + b) | 0' : '(a + b) & 0xffff'}; ${lazy(LF.ADD, f.size, 'a', 'b', 'res')} ${wG(f, 'a')} ${wE(f, 'res')}`,
   },
 ];
 
@@ -85,7 +85,7 @@ const specs: OpSpec[] = [
 function cmpxchg(f: Form): string {
   const acc = fixed(f.size, 0);
   const sub = f.size === 32 ? '(a - d) | 0' : `(a - d) & ${f.size === 16 ? '0xffff' : '0xff'}`;
-  return `${pre(f)} const d = ${rE(f)}; const a = ${acc}; const res = ${sub}; ${lazy(LF.SUB, f.size, 'a', 'd', 'res')}
+  return `${preRMW(f)} const d = ${rE(f)}; const a = ${acc}; const res = ${sub}; ${lazy(LF.SUB, f.size, 'a', 'd', 'res')}
     if (a === d) { ${wE(f, rG(f))} } else { ${f.mem ? wE(f, 'd') : ''} ${acc} = d; }`;
 }
 

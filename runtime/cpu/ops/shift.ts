@@ -4,7 +4,7 @@
  * changes neither the operand nor the flags.
  */
 import type { OpSpec } from '../spec.ts';
-import { pre, rE, rG, resultFlags, sx, tr, wE, type Form, type Size } from '../templates.ts';
+import { preRMW, rE, rG, resultFlags, sx, tr, wE, type Form, type Size } from '../templates.ts';
 
 type Count = 'Ib' | '1' | 'CL';
 const count = (c: Count): string => (c === 'Ib' ? '(i.imm & 0x1f)' : c === '1' ? '1' : '(c.r8[4] & 0x1f)');
@@ -27,10 +27,10 @@ function body(ext: number, cnt: Count) {
   return (f: Form): string => {
     const s = f.size;
     if (ext < 4) {
-      return `${pre(f)} const n = ${count(cnt)}; const a = ${rE(f)}; const res = H.${ROT[ext]}(c, ${s}, a, n); if (n !== 0) { ${wE(f, 'res')} }`;
+      return `${preRMW(f)} const n = ${count(cnt)}; const a = ${rE(f)}; const res = H.${ROT[ext]}(c, ${s}, a, n); if (n !== 0) { ${wE(f, 'res')} }`;
     }
     const op = ext === 5 ? shr(s) : ext === 7 ? sar(s) : shl(s);
-    return `${pre(f)} const n = ${count(cnt)}; if (n !== 0) { const a = ${rE(f)}; ${op} ${wE(f, 'res')} }`;
+    return `${preRMW(f)} const n = ${count(cnt)}; if (n !== 0) { const a = ${rE(f)}; ${op} ${wE(f, 'res')} }`;
   };
 }
 
@@ -52,7 +52,7 @@ for (const [op, operands, cnt, width] of FORMS) {
 }
 
 const dshift = (fn: 'shld' | 'shrd', cnt: Count) => (f: Form): string =>
-  `${pre(f)} const n = ${count(cnt)}; const a = ${rE(f)}; const res = H.${fn}(c, ${f.size}, a, ${rG(f)}, n); if (n !== 0) { ${wE(f, 'res')} }`;
+  `${preRMW(f)} const n = ${count(cnt)}; const a = ${rE(f)}; const res = H.${fn}(c, ${f.size}, a, ${rG(f)}, n); if (n !== 0) { ${wE(f, 'res')} }`;
 
 specs.push(
   { op: 0x1a4, name: 'shld', operands: 'Ev,Gv,Ib', hot: 2, body: dshift('shld', 'Ib') },

@@ -43,18 +43,17 @@ const PRIVILEGED: [string, string][] = [
 ];
 
 /**
- * CPU BUG (IN): every IN form (E4, E5, EC, ED) throws a host Error instead of executing:
+ * Regression — fixed (IN): every IN form (E4, E5, EC, ED) throws a host Error instead of executing:
  * templates.ts `compile` names the handler after the mnemonic, `function in(c, i) {…}`, and
  * `in` is a JavaScript reserved word, so decoding any block holding an IN fails with
  * "template for in (size 32, reg) does not compile: Unexpected token 'in'". Tests that need IN
  * are marked `it.fails` until it is fixed (INS, named `insb`/`insd`, is not affected).
  */
-const IN_BROKEN = (name: string): boolean => name.startsWith('in ');
 
 describe('privileged instructions raise #GP(0) outside ring 0, restartably', () => {
   for (const cpl of [1, 3] as const) {
     for (const [name, code] of PRIVILEGED) {
-      (IN_BROKEN(name) ? it.fails : it)(`${name} in ring ${cpl}`, () => {
+      it(`${name} in ring ${cpl}`, () => {
         const setup: Setup = { cpl, flags: 0x202, eax: 0x80000011, ebx: DATA, ecx: K.MSR_EFER, edx: 0x60 };
         const m = exec(`90 ${code}`, setup);
         expect(m.trap).toMatchObject({ vector: K.GP, errorCode: 0, soft: false, faultEip: CODE + 1, eip: CODE + 1 });
@@ -76,7 +75,7 @@ describe('IOPL-sensitive instructions', () => {
     expect(m.flags & K.IF).toBe(K.IF);
   });
 
-  it.fails('ring 3 with IOPL 3 may IN (CPU BUG: IN does not compile, see above)', () => {
+  it('ring 3 with IOPL 3 may IN', () => {
     const m = exec('e4 60', { cpl: 3, flags: 0x3202 }, {}, (t) => {
       t.portValue = 0xab;
     });
@@ -142,12 +141,12 @@ describe('ring 0 system state', () => {
     ]);
   });
 
-  // CPU BUG (IN/OUT with DX): table.ts decides "has a ModRM byte" with /(^|,)[EGMRSCD]/ over the
+  // Regression — fixed (IN/OUT with DX): table.ts decides "has a ModRM byte" with /(^|,)[EGMRSCD]/ over the
   // operand string, so the implicit operand 'DX' of EC/ED/EE/EF reads as a D (debug register)
   // operand and the decoder consumes a ModRM byte (plus SIB/displacement if its mod says so)
   // that belongs to the next instruction. `66 ef e6 80` (out dx,ax; out 80h,al) decodes as a
   // 3-byte OUT followed by garbage: here the second OUT never happens.
-  it.fails('out dx,ax / out dx,al / out dx,eax are 2, 1 and 1 bytes long', () => {
+  it('out dx,ax / out dx,al / out dx,eax are 2, 1 and 1 bytes long', () => {
     const m = exec(['66 ef', 'e6 80', 'ee', 'ef'], { edx: 0x1234, eax: 0xdeadbeef });
     expect(m.completed).toBe(true);
     expect(m.ports).toEqual([
@@ -158,7 +157,7 @@ describe('ring 0 system state', () => {
     ]);
   });
 
-  it.fails('in in ring 0 returns what the embedder gives (CPU BUG: IN does not compile, see above)', () => {
+  it('in in ring 0 returns what the embedder gives', () => {
     const m = exec(['ed', 'e4 60'], { edx: 0x1234, eax: 0 }, {}, (t) => {
       t.portValue = 0xdeadbeef;
     });
