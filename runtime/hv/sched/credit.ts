@@ -243,7 +243,7 @@ export class CreditScheduler {
    */
   charge(u: SchedUnit, ranNs: number, now: number): void {
     const cu = this.units.get(u);
-    ranNs = Math.max(0, ranNs);
+    ranNs = Number.isFinite(ranNs) ? Math.max(0, ranNs) : 0;
     const start = now - ranNs;
     this.advance(start);
     if (!cu) return this.advance(now);
