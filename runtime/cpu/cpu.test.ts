@@ -52,13 +52,11 @@ const FAULTS: FaultCase[] = [
 ];
 
 /**
- * Regression — fixed (restartability): memory-destination read-modify-write instructions record their
- * result flags (lazy flags, or H.* helpers that materialize CF/OF) before the memory write, and
- * XADD writes its register operand before the memory operand. When that write faults (a
- * read-only page: copy-on-write, write-protected page tables) the #PF is delivered with EFLAGS
- * (and XADD's register) already changed. Harmless for instructions that do not read flags, but
- * ADC, SBB, RCL and RCR then restart with the aborted attempt's CF and store a wrong result
- * (see the restart tests below).
+ * Regression (found here, fixed in 040df64): memory-destination read-modify-write instructions
+ * used to record their flags (and XADD its register operand) before the memory write, so a #PF
+ * on the write (a read-only page: copy-on-write, write-protected page tables) was delivered
+ * with that state already changed, and ADC, SBB, RCL and RCR restarted with the aborted
+ * attempt's CF and stored a wrong result (the restart tests below).
  */
 describe('a fault leaves EIP at the faulting instruction and the state unchanged', () => {
   for (const c of FAULTS) {
@@ -103,26 +101,25 @@ describe('restarting an instruction after the embedder fixes the fault gives the
     expect([m.read32(P), m.eax]).toEqual([5, 7]);
   });
 
-  // Regression — fixed (see above): the aborted attempt leaves CF = 0 (0 + 0 + 1 = 1, no carry); the
-  // restart computes 0 + 0 + 0 and stores 0.
+  // The aborted attempt would leave CF = 0 (0 + 0 + 1 = 1, no carry): a restart must still add CF = 1.
   it('adc [ebx],eax with CF = 1', () => {
     const m = restart('11 03', { eax: 0, flags: fl('CF') }, 0);
     expect(m.read32(P)).toBe(1);
   });
 
-  // Regression — fixed: the aborted attempt leaves CF = 0 (5 - 0 - 1 = 4, no borrow); the restart stores 5.
+  // The aborted attempt would leave CF = 0 (5 - 0 - 1 = 4, no borrow).
   it('sbb [ebx],eax with CF = 1', () => {
     const m = restart('19 03', { eax: 0, flags: fl('CF') }, 5);
     expect(m.read32(P)).toBe(4);
   });
 
-  // Regression — fixed: rotating 0 through CF = 1 leaves CF = 0; the restart rotates in 0.
+  // Rotating 0 through CF = 1 would leave CF = 0 for the restart.
   it('rcl dword [ebx],1 with CF = 1', () => {
     const m = restart('d1 13', { flags: fl('CF') }, 0);
     expect(m.read32(P)).toBe(1);
   });
 
-  // Regression — fixed: XADD wrote EAX ← 7 before the faulting store; the restart adds 7 + 7.
+  // XADD must not write EAX before the store is known to succeed (else the restart adds 7 + 7).
   it('xadd [ebx],eax', () => {
     const m = restart('0f c1 03', { eax: 5 }, 7);
     expect([m.read32(P), m.eax]).toEqual([12, 7]);
@@ -273,10 +270,9 @@ describe('privilege: CPL is CS.RPL; IRET and far transfers', () => {
     expect(m.cpu.cpl).toBe(3);
   });
 
-  // Regression — fixed: on a return to an outer ring, IRET/RETF must null ES, DS, FS, GS that hold a
-  // data segment with DPL < the new CPL (SDM Vol. 2A "IRET", RETURN-TO-OUTER-PRIVILEGE-LEVEL).
-  // system.ts farReturn only does this when the embedder supplies hooks.descriptor; with the
-  // default (descriptors read from the GDT in memory) DS keeps the ring-0 selector 10h.
+  // On a return to an outer ring, IRET/RETF null ES, DS, FS, GS holding a data segment with
+  // DPL < the new CPL (SDM Vol. 2A "IRET", RETURN-TO-OUTER-PRIVILEGE-LEVEL). Regression (fixed
+  // in 040df64): this happened only when the embedder supplied hooks.descriptor.
   it('iret to ring 3 nulls a DS that holds a ring-0 data segment', () => {
     const m = exec(iretTo(0x1b, USER, 0x0202), {}, {}, (t) => {
       withGdt(t);

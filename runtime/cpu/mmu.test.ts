@@ -241,10 +241,8 @@ describe('MOV CR3 with invalid PDPTEs', () => {
     expect(m.trap).toMatchObject({ vector: GP, errorCode: 0, faultEip: CODE, eip: CODE });
   });
 
-  // Regression — fixed: a faulting MOV CR3 is not restartable: Cpu.setCr3 stores the new CR3 before
-  // Mmu.loadCr3 validates the PDPTEs (and loadCr3 overwrites the cached PDPTEs one by one until
-  // the bad one), so after the #GP(0) CR3 holds the rejected value. SDM: a fault leaves the
-  // processor state as it was before the instruction.
+  // A fault leaves the processor state as it was before the instruction. Regression (fixed in
+  // 040df64): Cpu.setCr3 stored the new CR3 before Mmu.loadCr3 validated the PDPTEs.
   it('leaves CR3 unchanged when it faults', () => {
     const m = exec('0f 22 d8', { eax: 0x780000 }, {}, (t) => {
       t.write64(0x780000, BigInt(t.read64(PDPT)));

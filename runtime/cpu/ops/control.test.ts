@@ -128,7 +128,7 @@ describe('software interrupts are traps', () => {
     expect(exec('90 f1', {}).trap).toMatchObject({ vector: 1, eip: CODE + 2 });
   });
 
-  // Regression: SELF must be computed before EIP moves past the instruction.
+  // Regression (fixed in 1a9bf4b): SELF must be computed before EIP moves past the instruction.
   it('int1 reports its own address as faultEip', () => {
     expect(exec('90 f1', {}).trap).toMatchObject({ vector: 1, faultEip: CODE + 1 });
   });

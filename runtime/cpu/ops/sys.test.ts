@@ -43,13 +43,10 @@ const PRIVILEGED: [string, string][] = [
 ];
 
 /**
- * Regression — fixed (IN): every IN form (E4, E5, EC, ED) throws a host Error instead of executing:
- * templates.ts `compile` names the handler after the mnemonic, `function in(c, i) {…}`, and
- * `in` is a JavaScript reserved word, so decoding any block holding an IN fails with
- * "template for in (size 32, reg) does not compile: Unexpected token 'in'". Tests that need IN
- * are marked `it.fails` until it is fixed (INS, named `insb`/`insd`, is not affected).
+ * Regression (found here, fixed in 040df64): every IN form (E4, E5, EC, ED) threw a host Error,
+ * because the handler was compiled as `function in(c, i) {…}` and `in` is a JavaScript keyword.
+ * The ring 1/3 cases below and the IN tests further down cover it.
  */
-
 describe('privileged instructions raise #GP(0) outside ring 0, restartably', () => {
   for (const cpl of [1, 3] as const) {
     for (const [name, code] of PRIVILEGED) {
@@ -141,11 +138,8 @@ describe('ring 0 system state', () => {
     ]);
   });
 
-  // Regression — fixed (IN/OUT with DX): table.ts decides "has a ModRM byte" with /(^|,)[EGMRSCD]/ over the
-  // operand string, so the implicit operand 'DX' of EC/ED/EE/EF reads as a D (debug register)
-  // operand and the decoder consumes a ModRM byte (plus SIB/displacement if its mod says so)
-  // that belongs to the next instruction. `66 ef e6 80` (out dx,ax; out 80h,al) decodes as a
-  // 3-byte OUT followed by garbage: here the second OUT never happens.
+  // Regression (fixed in 040df64): the implicit operand 'DX' of EC–EF was read as a D (debug
+  // register) operand, so the decoder consumed a ModRM byte belonging to the next instruction.
   it('out dx,ax / out dx,al / out dx,eax are 2, 1 and 1 bytes long', () => {
     const m = exec(['66 ef', 'e6 80', 'ee', 'ef'], { edx: 0x1234, eax: 0xdeadbeef });
     expect(m.completed).toBe(true);
