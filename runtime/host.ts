@@ -12,7 +12,7 @@ import { Domain, SHUTDOWN_NAMES, type DomainConfig, type HostContext } from './h
 import { EventChannels } from './hv/evtchn.ts';
 import { VIRTUAL_INSNS_PER_US, type VCpu } from './hv/vcpu.ts';
 import { FramePage } from './hv/shared.ts';
-import { CreditScheduler } from './hv/rr-sched.ts';
+import { CreditScheduler } from './hv/sched/credit.ts';
 import { TimerQueue } from './hv/timers.ts';
 import { Xenstored } from './devices/xenstore/xenstored.ts';
 import { ConsoleBackend, ConsoleLog, HvConsoleBuffer } from './devices/console/backend.ts';
