@@ -86,6 +86,10 @@ export class Host implements HostContext {
   private readonly sched: CreditScheduler;
   private readonly timers = new TimerQueue();
   private nextDomid = 1;
+  private readonly pcpus: number;
+  private nextPcpu = 0;
+  /** The vCPU running now (inside step). */
+  private current: VCpu | undefined;
   /** Emulation speed estimate (instructions per wall ns), for sizing wall-clock slices. */
   private insnsPerNs = 0.05;
   private loop: { timer: NodeJS.Timeout | NodeJS.Immediate | undefined; idle: boolean } | undefined;
@@ -96,7 +100,8 @@ export class Host implements HostContext {
     this.frames = new FrameTable(this.mem);
     this.code = new CodeCache(this.mem);
     this.clock = typeof opts.clock === 'object' ? opts.clock : opts.clock === 'virtual' ? new VirtualClock() : new WallClock();
-    this.sched = new CreditScheduler({ pcpus: opts.pcpus ?? 1 });
+    this.pcpus = opts.pcpus ?? 1;
+    this.sched = new CreditScheduler({ pcpus: this.pcpus });
     this.xenstored = new Xenstored({ domainExists: (id) => id === 0 || this.domains.has(id) });
     this.dom0Evtchn = new EventChannels({
       domid: 0,
@@ -120,7 +125,8 @@ export class Host implements HostContext {
 
   wake(v: VCpu): void {
     if (!v.domain.runnable || !v.isRunnable) return;
-    this.sched.wake(v, this.clock.now());
+    // A wake-up that should preempt (BOOST over the running vCPU) ends the current slice.
+    if (this.sched.wake(v, this.clock.now()) && this.current && this.current !== v) this.current.cpu.requestStop();
     this.kickLoop();
   }
 
@@ -319,7 +325,12 @@ export class Host implements HostContext {
   step(): boolean {
     const now = this.clock.now();
     this.timers.runDue(now);
-    const pick = this.sched.pick(now);
+    // All physical CPUs are served from one thread: take them in turn.
+    let pick: ReturnType<CreditScheduler['pick']>;
+    for (let k = 0; k < this.pcpus && !pick; k++) {
+      pick = this.sched.pick(now, this.nextPcpu);
+      this.nextPcpu = (this.nextPcpu + 1) % this.pcpus;
+    }
     if (!pick) return false;
     const v = pick.unit as VCpu;
     const untilTimer = this.timers.nextAt() - now;
@@ -327,7 +338,13 @@ export class Host implements HostContext {
     const virtual = this.clock instanceof VirtualClock;
     const budget = virtual ? Math.max(1, Math.floor((sliceNs * VIRTUAL_INSNS_PER_US) / 1000)) : Math.max(2000, Math.floor(sliceNs * this.insnsPerNs));
     const t0 = virtual ? 0 : process.hrtime.bigint();
-    const ran = v.runSlice(budget);
+    this.current = v;
+    let ran: number;
+    try {
+      ran = v.runSlice(budget);
+    } finally {
+      this.current = undefined;
+    }
     let ranNs: number;
     if (virtual) {
       ranNs = (ran * 1000) / VIRTUAL_INSNS_PER_US;
