@@ -163,6 +163,48 @@ describe('ring 0 system state', () => {
   });
 });
 
+describe('control-register and MSR writes are validated (SDM Vol. 2B "MOV—Move to/from Control Registers", "WRMSR")', () => {
+  it('mov cr0 with PG set and PE clear is #GP(0), CR0 unchanged', () => {
+    const m = exec('0f 22 c0', { eax: (K.CR0_PG | K.CR0_WP) >>> 0 });
+    expect(m.trap).toMatchObject({ vector: K.GP, errorCode: 0, faultEip: CODE });
+    expect(m.cpu.cr0).toBe(K.CR0_PE | K.CR0_PG | K.CR0_WP);
+  });
+
+  // CPU BUG: system.ts movToCr checks only PG-without-PE; CR0 with NW (bit 29) set and CD
+  // (bit 30) clear is accepted and stored, where the SDM requires #GP(0). Reproducer:
+  // `mov cr0,eax` (0F 22 C0) in ring 0 with EAX = 0xA0010001 completes.
+  it.fails('mov cr0 with NW set and CD clear is #GP(0)', () => {
+    const m = exec('0f 22 c0', { eax: (K.CR0_PE | K.CR0_PG | K.CR0_WP | (1 << 29)) >>> 0 });
+    expect(m.trap).toMatchObject({ vector: K.GP, errorCode: 0, faultEip: CODE });
+  });
+
+  it('mov cr4 setting a bit for an absent feature (OSFXSR, bit 9) is #GP(0)', () => {
+    const m = exec('0f 22 e0', { eax: K.CR4_PAE | (1 << 9) });
+    expect(m.trap).toMatchObject({ vector: K.GP, errorCode: 0, faultEip: CODE });
+    expect(m.cpu.cr4).toBe(K.CR4_PAE);
+  });
+
+  it('lmsw loads MP, EM, TS but cannot clear PE', () => {
+    const m = exec('0f 01 f0', { eax: 0x000e });
+    expect(m.cpu.cr0 & 0xf).toBe(0xf);
+    const n = exec('0f 01 f0', { eax: 0 });
+    expect(n.cpu.cr0 & 0xf).toBe(K.CR0_PE);
+  });
+
+  it('wrmsr EFER with a reserved bit (LME: no long mode) is #GP(0)', () => {
+    const m = exec('0f 30', { ecx: K.MSR_EFER, eax: 1 << 8, edx: 0 });
+    expect(m.trap).toMatchObject({ vector: K.GP, errorCode: 0, faultEip: CODE });
+    expect(m.cpu.efer).toBe(0);
+  });
+
+  it('rdmsr IA32_TIME_STAMP_COUNTER reads the injected clock', () => {
+    const m = exec('0f 32', { ecx: K.MSR_TSC }, {}, (t) => {
+      t.tsc = 0x0000000500000007n;
+    });
+    expect([m.edx, m.eax]).toEqual([5, 7]);
+  });
+});
+
 describe('CPUID: a plain i686 without FPU, MMX or SSE', () => {
   const cpuid = (leaf: number) => exec('0f a2', { eax: leaf, ecx: 0 });
   const bit = (v: number, n: number): number => (v >>> n) & 1;
