@@ -30,8 +30,6 @@ export class Mmu implements WriteWatcher {
   readonly dv: DataView[] = new Array(TLB_SIZE);
   readonly base = new Int32Array(TLB_SIZE);
   readonly mfn = new Int32Array(TLB_SIZE).fill(-1);
-  /** PTE machine addresses (for setting the dirty bit on the first write). */
-  private readonly pteAddr = new Float64Array(TLB_SIZE);
   private readonly supR = new Int32Array(TLB_SIZE).fill(-1);
   private readonly supW = new Int32Array(TLB_SIZE).fill(-1);
   private readonly usrR = new Int32Array(TLB_SIZE).fill(-1);
@@ -44,11 +42,12 @@ export class Mmu implements WriteWatcher {
   tagR: Int32Array = this.supR;
   tagW: Int32Array = this.supW;
   /** Jump cache: linear EIP → block, one per privilege class. */
-  private readonly jcSupEip = new Float64Array(JC_SIZE).fill(-1);
+  private readonly jcSupEip: Float64Array = new Float64Array(JC_SIZE).fill(-1);
   private readonly jcSup: (Block | undefined)[] = new Array(JC_SIZE);
-  private readonly jcUsrEip = new Float64Array(JC_SIZE).fill(-1);
-  private readonly jcUsr: (Block | undefined)[] = new Array(JC_SIZE);
-  private jcEip = this.jcSupEip;
+  /** The user-mode jump cache is allocated on first use: many guests never run ring 3. */
+  private jcUsrEip: Float64Array | undefined;
+  private jcUsr: (Block | undefined)[] | undefined;
+  private jcEip: Float64Array = this.jcSupEip;
   private jc = this.jcSup;
   private user = false;
   /** PAE PDPTEs, loaded at MOV CR3 (SDM Vol. 3 §4.4.1). */
@@ -80,8 +79,12 @@ export class Mmu implements WriteWatcher {
     this.tagR = user ? this.usrR : this.supR;
     this.tagW = user ? this.usrW : this.supW;
     this.tagX = user ? this.usrX : this.supX;
-    this.jcEip = user ? this.jcUsrEip : this.jcSupEip;
-    this.jc = user ? this.jcUsr : this.jcSup;
+    if (user && this.jcUsr === undefined) {
+      this.jcUsrEip = new Float64Array(JC_SIZE).fill(-1);
+      this.jcUsr = new Array(JC_SIZE);
+    }
+    this.jcEip = user ? this.jcUsrEip! : this.jcSupEip;
+    this.jc = user ? this.jcUsr! : this.jcSup;
   }
 
   flush(): void {
@@ -96,9 +99,9 @@ export class Mmu implements WriteWatcher {
 
   flushJumpCache(): void {
     this.jcSupEip.fill(-1);
-    this.jcUsrEip.fill(-1);
+    this.jcUsrEip?.fill(-1);
     this.jcSup.fill(undefined);
-    this.jcUsr.fill(undefined);
+    this.jcUsr?.fill(undefined);
   }
 
   invlpg(addr: number): void {
@@ -174,7 +177,6 @@ export class Mmu implements WriteWatcher {
     let userOk = true;
     let dirty = true;
     let execOk = true;
-    let pte = -1;
     if (!(cpu.cr0 & K.CR0_PG)) {
       mfn = vpage;
     } else if (cpu.cr4 & K.CR4_PAE) {
@@ -196,7 +198,6 @@ export class Mmu implements WriteWatcher {
         this.checkAccess(addr, access, writable, userOk, execOk);
         this.setPhysBits(pdAddr, access === ACCESS_WRITE ? 0x60 : 0x20);
         dirty = access === ACCESS_WRITE || (pdeLo & 0x40) !== 0;
-        pte = pdAddr;
         mfn = (pdeHi & MAXPHY_HI_MASK) * 0x100000 + ((pdeLo >>> 12) & ~0x1ff) + ((addr >>> 12) & 0x1ff);
       } else {
         const ptAddr = (pdeHi & MAXPHY_HI_MASK) * 0x100000000 + ((pdeLo & ~0xfff) >>> 0) + ((addr >>> 12) & 0x1ff) * 8;
@@ -215,7 +216,6 @@ export class Mmu implements WriteWatcher {
         this.setPhysBits(pdAddr, 0x20);
         this.setPhysBits(ptAddr, access === ACCESS_WRITE ? 0x60 : 0x20);
         dirty = access === ACCESS_WRITE || (pteLo & 0x40) !== 0;
-        pte = ptAddr;
         mfn = (pteHi & MAXPHY_HI_MASK) * 0x100000 + (pteLo >>> 12);
       }
     } else {
@@ -228,7 +228,6 @@ export class Mmu implements WriteWatcher {
     this.dv[idx] = this.mem.slabDV(slot);
     this.base[idx] = (slot & 0xff) << 12;
     this.mfn[idx] = mfn;
-    this.pteAddr[idx] = pte;
     // Supervisor writes honour R/W only with CR0.WP (SDM Vol. 3 §4.6.1).
     const supWrite = writable || !(cpu.cr0 & K.CR0_WP);
     const fastWrite = dirty && this.mem.writeFastOk(mfn);
