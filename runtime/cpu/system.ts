@@ -184,7 +184,9 @@ function movToCr(c: Cpu, n: number, v: number): void {
   ring0(c);
   switch (n) {
     case 0:
+      // PG without PE, or NW without CD, is #GP(0) (SDM Vol. 3 §2.5).
       if (v & K.CR0_PG && !(v & K.CR0_PE)) gp(0);
+      if (v & (1 << 29) && !(v & (1 << 30))) gp(0);
       c.setCr0(v);
       return;
     case 2:

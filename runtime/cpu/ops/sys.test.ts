@@ -170,10 +170,7 @@ describe('control-register and MSR writes are validated (SDM Vol. 2B "MOV—Move
     expect(m.cpu.cr0).toBe(K.CR0_PE | K.CR0_PG | K.CR0_WP);
   });
 
-  // CPU BUG: system.ts movToCr checks only PG-without-PE; CR0 with NW (bit 29) set and CD
-  // (bit 30) clear is accepted and stored, where the SDM requires #GP(0). Reproducer:
-  // `mov cr0,eax` (0F 22 C0) in ring 0 with EAX = 0xA0010001 completes.
-  it.fails('mov cr0 with NW set and CD clear is #GP(0)', () => {
+  it('mov cr0 with NW set and CD clear is #GP(0)', () => {
     const m = exec('0f 22 c0', { eax: (K.CR0_PE | K.CR0_PG | K.CR0_WP | (1 << 29)) >>> 0 });
     expect(m.trap).toMatchObject({ vector: K.GP, errorCode: 0, faultEip: CODE });
   });
