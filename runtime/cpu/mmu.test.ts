@@ -56,6 +56,29 @@ describe('PAE walk', () => {
   });
 });
 
+describe('paging off, and turning it on', () => {
+  it('with CR0.PG clear, linear = physical for every ring and any address', () => {
+    const m = exec(['8b 03', '89 0b'], { ebx: 0x10, ecx: 0xfeed, cpl: 3 }, { paging: false }, (t) => t.write32(0x10, 0x1234));
+    expect(m.completed).toBe(true);
+    expect([m.eax, m.read32(0x10)]).toEqual([0x1234, 0xfeed]);
+  });
+
+  it('setting CR0.PG takes effect at the next instruction', () => {
+    // Tables are built, paging is then switched off; the program switches it back on and
+    // reads P, which the tables map to ALT: before, it reads P's own frame.
+    const m = new TestMachine();
+    m.map(P, ALT);
+    m.write32(P, 0x0ff);
+    m.write32(ALT, 0x0aa);
+    m.cpu.setCr0(0x1); // PE only
+    // mov ebx,[P]; mov eax,cr0; or eax,80000000h; mov cr0,eax; mov ecx,[P]; int3
+    m.load(CODE, `8b 1d ${le32(P)} 0f 20 c0 0d 00 00 00 80 0f 22 c0 8b 0d ${le32(P)} cc`);
+    m.set({ eip: CODE }).run();
+    expect(m.trap?.vector).toBe(3);
+    expect([m.ebx, m.ecx]).toEqual([0x0ff, 0x0aa]);
+  });
+});
+
 describe('#PF error codes and CR2 (SDM Vol. 3 §4.7)', () => {
   const notPresent: Prep = (t) => t.setPte(P, 0);
   const supervisorPage: Prep = (t) => t.map(P, P, PTE_DEFAULT & ~4);
