@@ -27,6 +27,8 @@ export interface DomainRecord {
   /** the last valid object (defaults applied, no status) and where it came from */
   lastValid?: { object: any; file: string; kernel: string };
   machine?: PersistedDomainMachine;
+  /** the boot fields the running domain was started with (assumed: adopted without a record) */
+  running?: { generation: number; fields: Record<string, unknown>; assumed?: boolean };
   status: DomainStatus;
   updatedAt: string;
 }

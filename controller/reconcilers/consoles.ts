@@ -1,0 +1,155 @@
+// Following each running domain's console: the output is kept in the state dir
+// (logs/<name>.log for the current domain, <name>.previous.log for the one before, as
+// `kubectl logs --previous`), scanned for a readiness pattern (readiness.console), and fanned
+// out to `logs -f` readers. One follower per Domain, for the domid it runs as now.
+import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { ConsoleStream, HypervisorApi } from '../hypervisor.ts';
+
+/** Past this, a domain's log file starts again (the host keeps its own bounded console too). */
+export const MAX_LOG_BYTES = 4 * 2 ** 20;
+
+interface Follower {
+  name: string;
+  domid: number;
+  stream: ConsoleStream;
+  file?: WriteStream;
+  written: number;
+  partial: string;
+  pattern?: RegExp;
+  ready?: { at: number; line: string };
+  listeners: Set<(chunk: Uint8Array) => void>;
+  ended: boolean;
+}
+
+export interface ConsoleOptions {
+  logsDir: string;
+  /** write logs/<name>.log (default true) */
+  record?: boolean;
+  now: () => number;
+  /** a readiness pattern matched, or a follower ended: reconcile this Domain again */
+  onChange: (name: string) => void;
+  report?: (msg: string) => void;
+}
+
+export class ConsoleFollowers {
+  private byName = new Map<string, Follower>();
+
+  constructor(private readonly hv: HypervisorApi, private readonly opts: ConsoleOptions) {}
+
+  logFile(name: string, previous = false): string {
+    return join(this.opts.logsDir, `${name}${previous ? '.previous' : ''}.log`);
+  }
+
+  /** Follows `domid`'s console for `name` (a new domid replaces the old follower). */
+  ensure(name: string, domid: number, pattern: string | undefined): void {
+    const cur = this.byName.get(name);
+    const re = pattern !== undefined ? safeRegExp(pattern) : undefined;
+    if (cur && cur.domid === domid && !cur.ended) {
+      if (String(cur.pattern) !== String(re)) { cur.pattern = re; cur.ready = undefined; }
+      return;
+    }
+    if (cur) this.stop(name, true);
+    const record = this.opts.record ?? true;
+    if (record) {
+      try { renameSync(this.logFile(name), this.logFile(name, true)); } catch { /* no log yet */ }
+    }
+    let stream: ConsoleStream;
+    try {
+      stream = this.hv.console(domid, { follow: true, since: 0 });
+    } catch (e) {
+      this.opts.report?.(`console of ${name} (domid ${domid}): ${(e as Error).message}`);
+      return;
+    }
+    const f: Follower = {
+      name, domid, stream, written: 0, partial: '', pattern: re, listeners: new Set(), ended: false,
+      file: record ? createWriteStream(this.logFile(name), { flags: 'w', mode: 0o600 }) : undefined,
+    };
+    f.file?.on('error', (e) => this.opts.report?.(`log of ${name}: ${e.message}`));
+    this.byName.set(name, f);
+    void this.pump(f);
+  }
+
+  private async pump(f: Follower): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of f.stream) {
+        this.write(f, chunk);
+        for (const l of f.listeners) l(chunk);
+        if (f.pattern && !f.ready) {
+          const lines = (f.partial + decoder.decode(chunk, { stream: true })).split('\n');
+          f.partial = lines.pop()!.slice(-4096);
+          for (const line of lines) {
+            const text = line.replace(/\r$/, '');
+            if (f.pattern.test(text)) {
+              f.ready = { at: this.opts.now(), line: text };
+              this.opts.onChange(f.name);
+              break;
+            }
+          }
+        }
+      }
+    } catch (e) {
+      if (this.byName.get(f.name) === f) this.opts.report?.(`console of ${f.name} (domid ${f.domid}) ended: ${(e as Error).message}`);
+    } finally {
+      f.ended = true;
+      for (const l of f.listeners) l(new Uint8Array(0));
+    }
+  }
+
+  private write(f: Follower, chunk: Uint8Array): void {
+    if (!f.file) return;
+    if (f.written + chunk.length > MAX_LOG_BYTES) {
+      f.file.end();
+      try { renameSync(this.logFile(f.name), this.logFile(f.name, true)); } catch { /* ignore */ }
+      f.file = createWriteStream(this.logFile(f.name), { flags: 'w', mode: 0o600 });
+      f.written = 0;
+    }
+    f.file.write(chunk);
+    f.written += chunk.length;
+  }
+
+  /** Whether `name`'s readiness pattern has matched on the console of `domid`. */
+  readiness(name: string, domid: number): { matched: boolean; at?: number; line?: string } {
+    const f = this.byName.get(name);
+    if (!f || f.domid !== domid || !f.ready) return { matched: false };
+    return { matched: true, at: f.ready.at, line: f.ready.line };
+  }
+
+  /** Live output for `logs -f` (an empty chunk means the domain is gone). */
+  subscribe(name: string, fn: (chunk: Uint8Array) => void): (() => void) | undefined {
+    const f = this.byName.get(name);
+    if (!f || f.ended) return undefined;
+    f.listeners.add(fn);
+    return () => f.listeners.delete(fn);
+  }
+
+  following(name: string): number | undefined {
+    const f = this.byName.get(name);
+    return f && !f.ended ? f.domid : undefined;
+  }
+
+  stop(name: string, keepLog = true): void {
+    const f = this.byName.get(name);
+    if (!f) return;
+    this.byName.delete(name);
+    f.stream.close();
+    f.file?.end();
+    if (!keepLog) {
+      rmSync(this.logFile(name), { force: true });
+      rmSync(this.logFile(name, true), { force: true });
+    }
+  }
+
+  stopAll(): void {
+    for (const name of [...this.byName.keys()]) this.stop(name);
+  }
+}
+
+function safeRegExp(p: string): RegExp | undefined {
+  try {
+    return new RegExp(p);
+  } catch {
+    return undefined; // the schema rules refuse invalid patterns; never throw here
+  }
+}

@@ -1,0 +1,354 @@
+// reconcile(Domain/<name>) = observe → decide → act → write status once (../shared/DESIGN.md §3).
+//   observe: desired from the manifests (or the last valid spec while the manifest is invalid),
+//            observed from the host (`xl list` matched by name: the domain name IS metadata.name,
+//            so a restarted controller adopts what runs), the user's intents;
+//   decide:  the Domain machine's pure transition → effects;
+//   act:     the effects, against the Hypervisor API, in order (the first failure stops the
+//            rest and is handed back to the machine);
+//   write:   one record (metadata, last valid spec, machine snapshot, status) and the pass's
+//            events; then requeueAfter, or throw for the queue's backoff.
+import { randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Condition, DefaultedDomainSpec, Domain, DomainStatus } from '../../crds/index.ts';
+import { formatDiagnostic } from '../errors.ts';
+import { errorCode, type DomainInfo, type HypervisorApi, type ObservedDomains } from '../hypervisor.ts';
+import {
+  decide, effectFailed, initialDomainSnapshot, persistDomainSnapshot, phaseOf, restoreDomainSnapshot, stateOf,
+  type DomainSnapshot, type Effect, type ObservedDomain, type Timing,
+} from '../machines/index.ts';
+import type { Clock } from '../queue/index.ts';
+import { parseKey, type ReconcileResult } from '../queue/index.ts';
+import type { DomainRecord, StateStore } from '../store/index.ts';
+import { writeJsonAtomic } from '../store/index.ts';
+import type { ConsoleFollowers } from './consoles.ts';
+import type { DesiredEntry } from './desired.ts';
+import { bootFields, changedBootFields, hashOf, toDesired } from './domain.spec.ts';
+import { buildConditions } from './domain.status.ts';
+
+export interface DomainReconcilerDeps {
+  hv: HypervisorApi;
+  store: StateStore;
+  desired: { get(name: string): DesiredEntry | undefined };
+  observed: ObservedDomains;
+  consoles?: ConsoleFollowers;
+  clock: Clock;
+  timing: Timing;
+  /** the Host's name shown in status.host */
+  hostName: string;
+  newUid?: () => string;
+  /** a Domain's object changed (API watchers); undefined = deleted */
+  onChange?: (name: string, obj: Domain | undefined) => void;
+}
+
+type PendingEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
+
+/** Effects that failed in a pass: the queue backs the key off; the status already says why. */
+export class EffectError extends Error {
+  readonly code: string;
+  constructor(readonly domain: string, readonly effect: string, cause: unknown) {
+    super(`Domain ${domain}: ${effect} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.code = errorCode(cause);
+  }
+}
+
+export class DomainReconciler {
+  private records = new Map<string, DomainRecord>();
+  private loaded = new Set<string>();
+
+  constructor(private readonly d: DomainReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { name } = parseKey(key);
+    const d = this.d;
+    const now = d.clock.now();
+    const events: PendingEvent[] = [];
+
+    // ---- observe ------------------------------------------------------------------------
+    const rec = await this.record(name, events);
+    const entry = d.desired.get(name);
+    let meta = rec?.meta;
+    let lastValid = rec?.lastValid;
+    const current = entry?.object;
+    if (current) {
+      const h = hashOf(current.object.spec);
+      if (!meta) meta = { uid: (d.newUid ?? randomUUID)(), creationTimestamp: new Date(now).toISOString(), generation: 1, specHash: h };
+      else if (meta.specHash !== h) meta = { ...meta, generation: meta.generation + 1, specHash: h };
+      lastValid = { object: current.object, file: current.file, kernel: current.files['spec.kernel']! };
+    } else if (entry && !meta) {
+      meta = { uid: (d.newUid ?? randomUUID)(), creationTimestamp: new Date(now).toISOString(), generation: 0, specHash: '' };
+    }
+    if (!entry && !rec && !d.observed.get(name)) {
+      // nothing declared, nothing recorded: a key for an object that is gone
+      return {};
+    }
+    const spec = lastValid?.object.spec as DefaultedDomainSpec | undefined;
+    const desired = entry && spec && lastValid ? toDesired(name, spec, lastValid.kernel, meta!.generation) : undefined;
+
+    await d.observed.fresh();
+    let info: DomainInfo | undefined;
+    const row = d.observed.get(name);
+    if (row) {
+      try {
+        info = await d.hv.domain(row.id);
+      } catch (e) {
+        if (errorCode(e) !== 'ENOENT') throw e;
+        d.observed.forget(name, row.id);
+      }
+    }
+    const intents = d.store.intentsOf(name);
+
+    // ---- decide ---------------------------------------------------------------------------
+    let snapshot = this.snapshotOf(name, rec, events);
+    const decided = decide(snapshot, { now, desired, declaredInvalid: !!entry && !desired, observed: info && toObserved(info), intents });
+    snapshot = decided.snapshot;
+
+    // ---- act ------------------------------------------------------------------------------
+    const acted = await this.act(name, decided.effects, snapshot, info, events);
+    snapshot = acted.snapshot;
+    let running = rec?.running;
+    if (acted.created && desired && spec && lastValid) running = { generation: desired.generation, fields: bootFields(spec, lastValid.kernel) };
+    if (!running && info && spec && lastValid && stateOf(snapshot) !== 'Pending') running = { generation: meta!.generation, fields: bootFields(spec, lastValid.kernel), assumed: true };
+
+    // ---- write once -------------------------------------------------------------------------
+    const state = stateOf(snapshot);
+    if (state === 'Deleted') {
+      this.records.delete(name);
+      await d.store.deleteDomain(name);
+      d.consoles?.stop(name);
+      await d.store.events.record('Domain', name, [...events, { type: 'Normal', reason: 'Deleted', message: `Domain ${name} is gone` }], new Date(now));
+      d.onChange?.(name, undefined);
+      if (acted.failure) throw acted.failure;
+      return {};
+    }
+    const status = this.status(name, snapshot, acted.latest, entry, meta!, lastValid, running, rec?.status, now);
+    const next: DomainRecord = {
+      version: 1, name, meta: meta!, ...(lastValid ? { lastValid } : {}), ...(running ? { running } : {}),
+      machine: persistDomainSnapshot(snapshot), status, updatedAt: new Date(now).toISOString(),
+    };
+    this.records.set(name, next);
+    await d.store.saveDomain(next);
+    await d.store.events.record('Domain', name, events, new Date(now));
+    this.followConsole(name, snapshot, acted.latest, spec);
+    d.onChange?.(name, this.object(name));
+    if (acted.failure) throw acted.failure;
+    return requeueFor(snapshot, now, decided.effects.some((e) => e.type !== 'recordEvent'));
+  }
+
+  /** The record in memory, else from the state dir (a corrupt file is reported and rebuilt). */
+  private async record(name: string, events: PendingEvent[]): Promise<DomainRecord | undefined> {
+    if (this.loaded.has(name)) return this.records.get(name);
+    const r = await this.d.store.loadDomain(name);
+    this.loaded.add(name);
+    if (r.problem) events.push({ type: 'Warning', reason: 'StateRebuilt', message: r.problem });
+    if (r.record) this.records.set(name, r.record);
+    return r.record;
+  }
+
+  private snapshotOf(name: string, rec: DomainRecord | undefined, events: PendingEvent[]): DomainSnapshot {
+    if (rec?.machine) {
+      try {
+        return restoreDomainSnapshot(rec.machine, this.d.timing);
+      } catch (e) {
+        events.push({ type: 'Warning', reason: 'StateRebuilt', message: `machine snapshot of ${name} unusable (${(e as Error).message}); rebuilt from what is running` });
+      }
+    }
+    return initialDomainSnapshot({ name, timing: this.d.timing });
+  }
+
+  /** Executes the effects in order; the first failure goes back to the machine and stops the rest. */
+  private async act(name: string, effects: Effect[], snapshot: DomainSnapshot, info: DomainInfo | undefined, events: PendingEvent[]) {
+    const hv = this.d.hv;
+    let latest = info;
+    let created = false;
+    let failure: EffectError | undefined;
+    for (const e of effects) {
+      if (e.type === 'recordEvent') { events.push(e.params); continue; }
+      if (failure) continue;
+      try {
+        switch (e.type) {
+          case 'createDomain':
+            latest = await hv.create({ ...e.params.spec });
+            this.d.observed.put(latest, true);
+            created = true;
+            break;
+          case 'destroyDomain':
+            await ignoreGone(hv.destroy(e.params.domid));
+            this.d.observed.remove(name, e.params.domid);
+            latest = undefined;
+            break;
+          case 'requestShutdown':
+            latest = (await ignoreGone(hv.shutdown(e.params.domid, e.params.reason))) ?? latest;
+            break;
+          case 'pauseDomain':
+            latest = await hv.pause(e.params.domid);
+            break;
+          case 'unpauseDomain':
+            latest = await hv.unpause(e.params.domid);
+            break;
+          case 'setMemoryTarget':
+            latest = await hv.setMemoryTarget(e.params.domid, e.params.mib);
+            break;
+          case 'setSched':
+            latest = await hv.setSched(e.params.domid, { weight: e.params.weight, cap: e.params.cap });
+            break;
+          case 'dumpCore':
+            events.push({ type: 'Normal', reason: e.params.kind === 'renamed' ? 'RenamedKept' : 'CoreDumped', message: await this.dumpCore(name, e.params.domid, e.params.cause, e.params.kind) });
+            break;
+        }
+      } catch (err) {
+        failure = new EffectError(name, e.type, err);
+        const r = effectFailed(snapshot, { effect: e.type, code: errorCode(err), message: (err as Error).message ?? String(err), at: this.d.clock.now() });
+        snapshot = r.snapshot;
+        for (const x of r.effects) if (x.type === 'recordEvent') events.push(x.params);
+      }
+    }
+    return { snapshot, latest, created, failure };
+  }
+
+  /**
+   * xl's coredump-* (and rename-restart, which this host cannot do: it has no rename): what
+   * the Hypervisor API exposes of the domain — its record and console output. Guest memory
+   * and vCPU registers are not exposed by the API, so they are not in it; the file says so.
+   */
+  private async dumpCore(name: string, domid: number, cause: string, kind: 'coredump' | 'renamed'): Promise<string> {
+    const at = new Date(this.d.clock.now());
+    const base = join(this.d.store.coresDir, `${name}-${domid}-${at.toISOString().replace(/[:.]/g, '-')}`);
+    let info: DomainInfo | undefined;
+    try { info = await this.d.hv.domain(domid); } catch { /* gone meanwhile */ }
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const c of this.d.hv.console(domid, { follow: false })) chunks.push(c);
+    } catch { /* no console */ }
+    const consoleBytes = Buffer.concat(chunks);
+    await writeJsonAtomic(`${base}.json`, {
+      kind: 'XenoformCore', version: 1, name, domid, cause, action: kind === 'renamed' ? 'rename-restart' : 'coredump',
+      time: at.toISOString(), host: this.d.hostName, domain: info ?? null,
+      console: { file: `${base}.console`, bytes: consoleBytes.length },
+      contents: 'what the Hypervisor API exposes of the domain (its xl record and console output); guest memory and vCPU registers are not exposed by the API and are not included',
+      ...(kind === 'renamed' ? { note: 'rename-restart: this host cannot rename a domain, so the old one is kept as this record and destroyed, and a new one is started in its place' } : {}),
+    });
+    const fh = await open(`${base}.console`, 'w', 0o600);
+    try { await fh.writeFile(consoleBytes); await fh.sync(); } finally { await fh.close(); }
+    return `${kind === 'renamed' ? 'kept the old domain as' : 'core written to'} ${base}.json (record and console; no guest memory: the API does not expose it)`;
+  }
+
+  private followConsole(name: string, snapshot: DomainSnapshot, latest: DomainInfo | undefined, spec: DefaultedDomainSpec | undefined): void {
+    const c = this.d.consoles;
+    if (!c) return;
+    const s = stateOf(snapshot);
+    if (latest && (s === 'Running' || s === 'Paused' || s === 'Starting' || s === 'Stopping' || s === 'Crashed')) c.ensure(name, latest.domid, spec?.readiness?.console?.pattern);
+  }
+
+  private status(name: string, snapshot: DomainSnapshot, latest: DomainInfo | undefined, entry: DesiredEntry | undefined, meta: DomainRecord['meta'],
+    lastValid: DomainRecord['lastValid'], running: DomainRecord['running'], previous: DomainStatus | undefined, now: number): DomainStatus {
+    const c = snapshot.context;
+    const phase = phaseOf(snapshot);
+    const s = stateOf(snapshot);
+    const ours = latest && ['Running', 'Paused', 'Stopping', 'Starting', 'Crashed'].includes(s) ? latest : undefined;
+    const spec = lastValid?.object.spec as DefaultedDomainSpec | undefined;
+    const intents = this.d.store.intentsOf(name);
+    const restartFields = spec && lastValid && running ? changedBootFields(running.fields, bootFields(spec, lastValid.kernel)) : [];
+    const readiness = ours && this.d.consoles ? this.d.consoles.readiness(name, ours.domid) : { matched: false };
+    const conditions: Condition[] = buildConditions({
+      phase, state: s, generation: meta.generation, now, previous: previous?.conditions ?? [], spec,
+      errors: entry?.errors ?? [], invalidFile: entry?.errors[0] ? formatDiagnostic(entry.errors[0]) : undefined,
+      declared: !!entry, restartRequired: c.boot !== undefined && spec !== undefined && lastValid !== undefined && hashOf(bootFields(spec, lastValid.kernel)) !== c.boot.hash,
+      restartFields, runningGeneration: running?.generation, consoleReady: readiness, lastError: c.lastError,
+    });
+    const status: DomainStatus = { phase };
+    if (ours) {
+      status.domid = ours.domid;
+      status.state = ours.state;
+      status.host = this.d.hostName;
+    }
+    status.conditions = conditions;
+    status.observedGeneration = meta.generation;
+    status.restarts = c.restarts;
+    if (ours && c.startedAt !== undefined) status.startedAt = new Date(c.startedAt).toISOString();
+    if (ours && c.boot) status.kernel = c.boot.kernel;
+    const reason = c.lastEnd?.cause;
+    if (reason && ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'].includes(reason)) status.lastShutdownReason = reason as DomainStatus['lastShutdownReason'];
+    const held = [intents.paused ? 'paused' : '', intents.stopped ? 'stopped' : ''].filter(Boolean).join(',');
+    if (held) status.intent = held;
+    if (c.failCount > 0 || c.retryAt !== undefined) {
+      status.startFailure = { consecutiveFailCount: c.failCount, ...(c.retryAt !== undefined ? { retryAfterTimestamp: new Date(c.retryAt).toISOString() } : {}) };
+    }
+    if (spec?.interfaces) status.interfaces = spec.interfaces.map((n) => ({ mac: n.mac, ...(n.ports ? { ports: n.ports } : {}) }));
+    if (spec?.disks) status.disks = spec.disks.map((x) => ({ target: x.target, source: x.source, mode: x.mode }));
+    return status;
+  }
+
+  /** The full object as the API shows it: manifest metadata and spec with defaults, and status. */
+  object(name: string): Domain | undefined {
+    const rec = this.records.get(name);
+    const entry = this.d.desired.get(name);
+    const src = entry?.object?.object ?? rec?.lastValid?.object;
+    if (!src && !rec) return undefined;
+    const obj: Domain = {
+      apiVersion: 'xenoform.dev/v1alpha1',
+      kind: 'Domain',
+      metadata: {
+        ...(src?.metadata ?? { name }),
+        name,
+        ...(rec ? { uid: rec.meta.uid, generation: rec.meta.generation, creationTimestamp: rec.meta.creationTimestamp } : {}),
+      },
+      spec: src?.spec ?? { kernel: '' },
+      status: rec?.status ?? { phase: 'Pending' },
+    };
+    return obj;
+  }
+
+  /** Names known to the reconciler (recorded), for listing. */
+  recordedNames(): string[] {
+    return [...this.records.keys()];
+  }
+
+  /** Loads every saved record (start-up), so a restarted controller knows what it managed. */
+  async loadAll(): Promise<DomainRecord[]> {
+    const out: DomainRecord[] = [];
+    for (const name of await this.d.store.domainNames()) {
+      const events: PendingEvent[] = [];
+      const r = await this.record(name, events);
+      if (events.length) await this.d.store.events.record('Domain', name, events, new Date(this.d.clock.now()));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+}
+
+function toObserved(i: DomainInfo): ObservedDomain {
+  return {
+    domid: i.domid, state: i.state, memoryKiB: i.memoryKiB, maxMemoryKiB: i.maxMemoryKiB, weight: i.weight, cap: i.cap,
+    ...(i.shutdownReason !== undefined ? { shutdownReason: i.shutdownReason } : {}),
+    ...(i.crashReason !== undefined ? { crashReason: i.crashReason } : {}),
+  };
+}
+
+async function ignoreGone<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** When to look again without being told: waits the machine is in, and a quick look after acting. */
+function requeueFor(s: DomainSnapshot, now: number, acted: boolean): ReconcileResult {
+  const c = s.context;
+  const waits: number[] = [];
+  const state = stateOf(s);
+  // after acting, the machine stopped deciding on a stale look: look again soon (states with
+  // their own wait below are woken by host events or their timer)
+  if (acted && !['Starting', 'Stopping', 'CrashLoopBackOff'].includes(state)) waits.push(20);
+  switch (state) {
+    case 'Starting': waits.push(500); break;
+    case 'Stopping': if (c.stop) waits.push(Math.max(1, Math.min(c.stop.deadline - now, 1000))); break;
+    case 'CrashLoopBackOff': if (c.retryAt !== undefined) waits.push(Math.max(1, c.retryAt - now)); break;
+    case 'Running':
+      if (c.failCount > 0 && c.startedAt !== undefined) waits.push(Math.max(1, c.startedAt + c.timing.stableAfterMs - now));
+      break;
+  }
+  return waits.length ? { requeueAfter: Math.min(...waits) } : {};
+}

@@ -1,0 +1,210 @@
+// A fake Hypervisor API for reconciler and manager tests: domains are records whose lifecycle
+// the test drives (crash, poweroff, console output), every call is logged, and guests answer a
+// shutdown request as told. No CPU, no guest, no time of its own.
+import {
+  AsyncQueue, ByteStream, HostUnavailableError, InvalidArgumentError, NameTakenError, NoSuchDomainError, NotImplementedError,
+  type ConsoleOptions, type ConsoleStream, type CreateSpec, type DomainEvent, type DomainEventType, type DomainInfo, type DomainRow,
+  type HostInfo, type HostStats, type HypervisorApi, type Stream,
+} from '../../runtime/api.ts';
+
+interface FakeDomain {
+  info: DomainInfo;
+  console: Uint8Array[];
+  followers: Set<ByteStream>;
+  paused: number;
+}
+
+export class FakeHypervisor implements HypervisorApi {
+  readonly calls: string[] = [];
+  private domains = new Map<number, FakeDomain>();
+  private nextId = 1;
+  private subscribers = new Set<AsyncQueue<DomainEvent>>();
+  /** what a guest does when asked to shut down */
+  onShutdownRequest: 'comply' | 'ignore' = 'comply';
+  /** make the next create fail with this error */
+  failNextCreate?: Error;
+  down = false;
+
+  private check(): void {
+    if (this.down) throw new HostUnavailableError('no host is listening (fake host down)');
+  }
+
+  private get(id: number): FakeDomain {
+    const d = this.domains.get(id);
+    if (!d) throw new NoSuchDomainError(id);
+    return d;
+  }
+
+  byName(name: string): DomainInfo | undefined {
+    return [...this.domains.values()].find((d) => d.info.name === name)?.info;
+  }
+
+  live(): DomainInfo[] {
+    return [...this.domains.values()].map((d) => d.info);
+  }
+
+  private emit(type: DomainEventType, d: DomainInfo, reason?: string): void {
+    const ev: DomainEvent = { type, domid: d.domid, name: d.name, state: d.state, ...(reason ? { reason } : {}), timeNs: 0, time: new Date().toISOString(), info: { ...d } };
+    for (const q of this.subscribers) q.push(ev);
+  }
+
+  // ---- test controls ----------------------------------------------------------------------------
+
+  /** The guest shuts itself down (poweroff, reboot, watchdog) or crashes. */
+  end(name: string, reason: 'poweroff' | 'reboot' | 'crash' | 'watchdog'): void {
+    const info = this.byName(name);
+    if (!info) throw new Error(`no fake domain ${name}`);
+    info.state = reason === 'crash' ? '----c-' : '---s--';
+    info.shutdownReason = reason;
+    this.emit(reason === 'crash' ? 'crashed' : 'shutdown', info, reason);
+  }
+
+  print(name: string, text: string): void {
+    const info = this.byName(name);
+    if (!info) throw new Error(`no fake domain ${name}`);
+    const d = this.get(info.domid);
+    const bytes = new TextEncoder().encode(text);
+    d.console.push(bytes);
+    for (const f of d.followers) f.push(bytes);
+  }
+
+  /** The host process dies: every domain is gone, domids start again. */
+  powerCut(): void {
+    for (const d of this.domains.values()) for (const f of d.followers) f.end();
+    this.domains.clear();
+    this.nextId = 1;
+    for (const q of this.subscribers) q.end();
+    this.subscribers.clear();
+  }
+
+  // ---- the API ---------------------------------------------------------------------------------
+
+  async info(): Promise<HostInfo> {
+    this.check();
+    return { version: 'fake', xenVersion: '4.19', memoryTotalMiB: 65536, memoryFreeMiB: 65536, pcpus: 1, clock: 'virtual', uptimeS: 0, domains: this.domains.size, pid: process.pid };
+  }
+
+  async list(): Promise<DomainRow[]> {
+    this.check();
+    this.calls.push('list');
+    return [
+      { name: 'Domain-0', id: 0, memoryMiB: 100, vcpus: 1, state: 'r-----', cpuTimeS: 0 },
+      ...[...this.domains.values()].map((d) => ({ name: d.info.name, id: d.info.domid, memoryMiB: Math.floor(d.info.memoryKiB / 1024), vcpus: d.info.vcpus, state: d.info.state, cpuTimeS: 0 })),
+    ];
+  }
+
+  async domain(id: number): Promise<DomainInfo> {
+    this.check();
+    return { ...this.get(id).info };
+  }
+
+  async create(spec: CreateSpec): Promise<DomainInfo> {
+    this.check();
+    this.calls.push(`create ${spec.name}`);
+    if (this.failNextCreate) {
+      const e = this.failNextCreate;
+      this.failNextCreate = undefined;
+      throw e;
+    }
+    if (this.byName(spec.name)) throw new NameTakenError(`a domain named "${spec.name}" already exists`);
+    const info: DomainInfo = {
+      domid: this.nextId++, name: spec.name, state: spec.paused ? '--p---' : 'r-----', memoryKiB: spec.memoryMiB * 1024,
+      maxMemoryKiB: (spec.maxMemoryMiB ?? spec.memoryMiB) * 1024, vcpus: spec.vcpus ?? 1, cpuTimeNs: 0, weight: spec.weight ?? 256, cap: spec.cap ?? 0,
+    };
+    this.domains.set(info.domid, { info, console: [], followers: new Set(), paused: spec.paused ? 1 : 0 });
+    this.emit('created', info);
+    return { ...info };
+  }
+
+  async pause(id: number): Promise<DomainInfo> {
+    this.check();
+    this.calls.push(`pause ${id}`);
+    const d = this.get(id);
+    d.paused++;
+    d.info.state = '--p---';
+    this.emit('state', d.info);
+    return { ...d.info };
+  }
+
+  async unpause(id: number): Promise<DomainInfo> {
+    this.check();
+    this.calls.push(`unpause ${id}`);
+    const d = this.get(id);
+    d.paused = Math.max(0, d.paused - 1);
+    if (d.paused === 0 && !d.info.shutdownReason) d.info.state = 'r-----';
+    this.emit('state', d.info);
+    return { ...d.info };
+  }
+
+  async shutdown(id: number, reason: 'poweroff' | 'reboot' | 'suspend'): Promise<DomainInfo> {
+    this.check();
+    this.calls.push(`shutdown ${id} ${reason}`);
+    const d = this.get(id);
+    if (this.onShutdownRequest === 'comply' && !d.info.shutdownReason) {
+      const info = d.info;
+      queueMicrotask(() => {
+        if (!this.domains.has(id)) return;
+        info.state = '---s--';
+        info.shutdownReason = reason;
+        this.emit('shutdown', info, reason);
+      });
+    }
+    return { ...d.info };
+  }
+
+  async destroy(id: number): Promise<void> {
+    this.check();
+    this.calls.push(`destroy ${id}`);
+    const d = this.get(id);
+    this.domains.delete(id);
+    for (const f of d.followers) f.end();
+    this.emit('destroyed', { ...d.info, state: '-----d' });
+  }
+
+  async setMemoryTarget(id: number, mib: number): Promise<DomainInfo> {
+    this.check();
+    this.calls.push(`mem-set ${id} ${mib}`);
+    const d = this.get(id);
+    if (mib * 1024 > d.info.maxMemoryKiB) throw new InvalidArgumentError(`memory target ${mib} MiB is more than the maximum`);
+    d.info.memoryKiB = mib * 1024;
+    return { ...d.info };
+  }
+
+  async setSched(id: number, p: { weight?: number; cap?: number }): Promise<DomainInfo> {
+    this.check();
+    this.calls.push(`sched ${id} ${p.weight}/${p.cap}`);
+    const d = this.get(id);
+    if (p.weight !== undefined) d.info.weight = p.weight;
+    if (p.cap !== undefined) d.info.cap = p.cap;
+    return { ...d.info };
+  }
+
+  async stats(): Promise<HostStats> {
+    return { timeNs: 0, domains: [] };
+  }
+
+  console(id: number, opts: ConsoleOptions = {}): ConsoleStream {
+    const d = this.get(id);
+    const q: ByteStream = new ByteStream(() => d.followers.delete(q));
+    for (const c of d.console) q.push(c);
+    if (opts.follow) d.followers.add(q);
+    else q.end();
+    return q;
+  }
+
+  async consoleWrite(id: number): Promise<void> {
+    this.get(id);
+  }
+
+  events(): Stream<DomainEvent> {
+    const q: AsyncQueue<DomainEvent> = new AsyncQueue<DomainEvent>(() => this.subscribers.delete(q));
+    this.subscribers.add(q);
+    return q;
+  }
+
+  async save(): Promise<void> { throw new NotImplementedError('save'); }
+  async restore(): Promise<DomainInfo> { throw new NotImplementedError('restore'); }
+  async migrate(): Promise<void> { throw new NotImplementedError('migrate'); }
+  async stopHost() { return { shutdown: [], destroyed: [] }; }
+  async close(): Promise<void> { /* nothing */ }
+}
