@@ -31,6 +31,7 @@ export function compareCase(g: GeneratedCase, initial: Uint8Array, n: NativeResu
   if (e.hostError !== undefined) diffs.push(`the emulator threw: ${e.hostError}`);
   if (n.vector !== e.vector) diffs.push(`vector: native ${n.vector}, emulated ${e.vector}`);
   if (n.errorCode !== e.errorCode) diffs.push(`error code: native ${n.errorCode}, emulated ${e.errorCode}`);
+  if (n.cr2 !== e.cr2) diffs.push(`cr2: native ${hex(n.cr2)}, emulated ${hex(e.cr2)}`);
   if (n.eip !== e.eip) diffs.push(`eip: native ${hex(n.eip)}, emulated ${hex(e.eip)}`);
   const m = g.masks;
   for (let r = 0; r < 8; r++) {
@@ -103,10 +104,10 @@ export function describe(g: GeneratedCase, v: Verdict, n: NativeResult, e: Emula
     `CPU fuzz mismatch: seed ${g.seed} case ${g.index} (replay: npm run fuzz -- --seed ${g.seed} --case ${g.index})`,
     `code at ${hex(i.codeAddr)}: ${Buffer.from(i.code).toString('hex')}`,
     disassemble(g),
-    `initial: ${regs(i.regs)} eflags=${hex(i.eflags)} memSeed=${i.memSeed}`,
+    `initial: ${regs(i.regs)} eflags=${hex(i.eflags)} memSeed=${i.memSeed} paging=${i.paging ? 'on' : 'off'}`,
     `masked (undefined): ${masked.join(', ') || 'nothing'}`,
-    `native:   vector ${n.vector} eip ${hex(n.eip)} ${regs(n.regs)} eflags=${hex(n.eflags)}`,
-    `emulated: vector ${e.vector} eip ${hex(e.eip)} ${regs(e.regs)} eflags=${hex(e.eflags)}`,
+    `native:   vector ${n.vector}${n.vector === 14 ? ` (cr2 ${hex(n.cr2)} err ${n.errorCode})` : ''} eip ${hex(n.eip)} ${regs(n.regs)} eflags=${hex(n.eflags)}`,
+    `emulated: vector ${e.vector}${e.vector === 14 ? ` (cr2 ${hex(e.cr2)} err ${e.errorCode})` : ''} eip ${hex(e.eip)} ${regs(e.regs)} eflags=${hex(e.eflags)}`,
     ...v.diffs.map((d) => `  ${d}`),
   ].join('\n');
 }

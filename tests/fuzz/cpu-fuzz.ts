@@ -52,7 +52,7 @@ if (values.case !== undefined) {
   const g = generateCase(templates, seed, k);
   const native = runNative([g.input]);
   const initial = initialShadow(g.input.memSeed);
-  const e = new EmulatorRunner(native.selectors).run(g.input, initial);
+  const e = new EmulatorRunner(native.selectors, g.input.paging).run(g.input, initial);
   const v = compareCase(g, initial, native.results[0]!, e, new Uint8Array(SHADOW_SIZE));
   console.log(describe(g, v, native.results[0]!, e).replace(/^CPU fuzz mismatch/, v.ok ? 'CPU fuzz case (native and emulated agree)' : 'CPU fuzz mismatch'));
   process.exit(v.ok ? 0 : 1);

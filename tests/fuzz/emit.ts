@@ -10,7 +10,7 @@
 import type { OpSpec } from '../../runtime/cpu/spec.ts';
 import { HAS_MODRM } from '../../runtime/cpu/table.ts';
 import { chooseMem, memBytes, randomMem, type Access, type MemForm } from './encode.ts';
-import { DATA_BUF, DATA_BUF_SIZE, STACK_BUF, STACK_BUF_SIZE } from './layout.ts';
+import { DATA_BUF, DATA_BUF_SIZE, EDGES, PAGES_SIZE, STACK_BUF, STACK_BUF_SIZE, STACK_PAGES, mapped } from './layout.ts';
 import type { Rng } from './rng.ts';
 import { sizeMask, type AState, type AV, type Size } from './state.ts';
 
@@ -29,6 +29,12 @@ export type Loc =
   | { kind: 'imm'; v: number; size: Size };
 
 export type Access4 = 'r' | 'w' | 'rw' | 'n';
+
+/** Whether [addr, addr+bytes) is within a few bytes of a page edge the generator aims at. */
+export function nearEdge(addr: number, bytes: number): boolean {
+  addr >>>= 0;
+  return EDGES.some((e) => addr + bytes > e - 64 && addr < e + 64);
+}
 
 /** Whether [addr, addr+bytes) lies in one of the random buffers. */
 export function inBuffers(addr: number, bytes: number): boolean {
@@ -49,6 +55,8 @@ export interface Template {
 export interface SeqPos {
   position: number;
   total: number;
+  /** The case runs with paging: accesses beyond the mapped pages fault (as natively). */
+  paging: boolean;
 }
 
 const SEG_PREFIX = [0x26, 0x2e, 0x36, 0x3e]; // ES CS SS DS (FS/GS have other bases natively)
@@ -73,6 +81,8 @@ export class Emit {
   endsCase = false;
   /** It may fault: the case may end here, so its state counts for the comparison masks. */
   mayFault = false;
+  /** Register bits an implementation may leave changed when it faults (POPA loads some first). */
+  readonly faultRegTaint = new Uint32Array(8);
   /** Bytes of a companion instruction appended after this one (self-modifying code). */
   readonly trailer: number[] = [];
   /** Make the disp32 of this instruction's memory operand point into the code: at the start of the trailer + `add`. */
@@ -128,12 +138,15 @@ export class Emit {
       return { kind: 'mem', ea: m.ea, size, bytes: 0 };
     }
     const bytes = o.bytes ?? size / 8;
-    const a: Access = { bytes, adj: o.adj, espDelta: o.espDelta, region: o.region };
+    const edge = this.pos.paging && !o.region && this.rng.chance(0.03);
+    const a: Access = { bytes, adj: o.adj, espDelta: o.espDelta, region: o.region, edge };
     const m = chooseMem(this.st, this.rng, a);
     this.rm = m;
     this.memAccess = true;
     if (access !== 'r') this.memWrite = true;
-    return { kind: 'mem', ea: (m.ea + (o.adj ?? 0)) >>> 0, size, bytes };
+    const at = (m.ea + (o.adj ?? 0)) >>> 0;
+    if (edge && !mapped(at, bytes, access !== 'r')) this.endsCase = this.mayFault = true;
+    return { kind: 'mem', ea: at, size, bytes };
   }
 
   /** ModRM r/m as a given register (mod = 3). */
@@ -208,9 +221,21 @@ export class Emit {
     return this.rng.chance(0.9) ? sp & ~3 : sp;
   }
 
-  /** Require ESP known with `down` bytes free below and `up` bytes readable above. */
+  /**
+   * Require ESP known with `down` bytes free below and `up` bytes readable above. With paging,
+   * sometimes an ESP at the edge of the stack pages instead: the access faults, ending the case.
+   */
   stackRoom(down: number, up: number): number {
-    return this.require(4, (sp) => inBuffers(sp - down, down + up), () => this.freshEsp());
+    const sp = this.st.known(4);
+    if (sp !== undefined && this.pos.paging && nearEdge(sp - down, down + up) && !mapped(sp - down, down + up, true)) {
+      this.endsCase = this.mayFault = true;
+      return sp;
+    }
+    if (this.pos.paging && this.rng.chance(0.01)) {
+      const top = this.rng.chance(0.5);
+      throw new Need('reg', 4, top ? STACK_PAGES + PAGES_SIZE - up + this.rng.range(1, 4) : STACK_PAGES + down - this.rng.range(1, 4));
+    }
+    return this.require(4, (v) => inBuffers(v - down, down + up), () => this.freshEsp());
   }
 
   push(bytes: 2 | 4, av: AV): number {

@@ -1,8 +1,10 @@
 /**
  * Emulated side of the CPU fuzzer: one MachineMemory and one Cpu, reused for every case.
  *
- * Paging is off (CR0.PG = 0, linear = physical) and the CPU runs in ring 3 with the native
- * process's flat selectors, at the same addresses as harness.c. Each case rewrites the code
+ * The CPU runs in ring 3 with the native process's flat selectors, at the same addresses as
+ * harness.c. Without paging (CR0.PG = 0) linear = physical. With paging, PAE tables map exactly
+ * the harness's pages (identity, user, writable; EFER.NXE on as in a 64-bit host kernel), so an
+ * access or a fetch beyond them raises #PF with the same CR2 and error code as natively. Each case rewrites the code
  * through `mem.writeBytes` (which invalidates decoded blocks of the code frames) and the DATA
  * and STACK pages, loads registers and EFLAGS, and runs until the exception hook sees the
  * closing int3 or a fault; the hook records the vector and EIP and halts the CPU.
@@ -10,7 +12,7 @@
 import { Cpu, STOP_HALT, X86, type ExceptionInfo } from '../../runtime/cpu/index.ts';
 import { MachineMemory } from '../../runtime/mem/machine.ts';
 import {
-  CODE_BASE, CODE_SIZE, DATA_PAGES, EMU_MEMORY_BYTES, HAS_ERROR_CODE, PAGES_SIZE, SHADOW_SIZE, STACK_PAGES,
+  CODE_BASE, CODE_SIZE, DATA_PAGES, EMU_MEMORY_BYTES, HAS_ERROR_CODE, MAPPED, PAGES_SIZE, SHADOW_SIZE, STACK_PAGES,
   type CaseInput, type EmulatedResult,
 } from './layout.ts';
 
@@ -27,7 +29,7 @@ export class EmulatorRunner {
   private readonly filler = new Uint8Array(CODE_SIZE).fill(0xcc);
 
   /** `selectors`: ES CS SS DS FS GS as the native harness reported them. */
-  constructor(selectors: readonly number[]) {
+  constructor(selectors: readonly number[], readonly paging = false) {
     this.cpu = new Cpu(this.mem, {
       exception: (cpu, info) => {
         this.exception = info;
@@ -37,9 +39,44 @@ export class EmulatorRunner {
       rdtsc: () => 0n,
     });
     const cpu = this.cpu;
-    cpu.setCr0(X86.CR0_PE); // protected mode, paging off: linear = physical
+    if (paging) {
+      cpu.efer = X86.EFER_NXE;
+      cpu.cr4 = X86.CR4_PAE;
+      cpu.cr3 = this.buildPageTables();
+      cpu.setCr0(X86.CR0_PE | X86.CR0_PG | X86.CR0_WP);
+    } else cpu.setCr0(X86.CR0_PE); // protected mode, paging off: linear = physical
     for (const seg of [X86.ES, X86.CS, X86.SSR, X86.DS, X86.FS, X86.GS]) cpu.setSegment(seg, selectors[seg] ?? 0);
     this.mem.writeBytes(CODE_BASE, this.filler);
+  }
+
+  /**
+   * PAE tables (SDM Vol. 3 §4.4) at physical 1 MiB: PDPT, one page directory, one page table
+   * per 2 MiB region, identity-mapping layout.ts MAPPED (P | US, and RW where writable).
+   */
+  private buildPageTables(): number {
+    const PDPT = 0x100000, PD = 0x101000;
+    let nextTable = 0x102000;
+    const w64 = (addr: number, lo: number): void => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setUint32(0, lo >>> 0, true);
+      this.mem.writeBytes(addr, b);
+    };
+    w64(PDPT + 8 * (CODE_BASE >>> 30), PD | 1);
+    const tables = new Map<number, number>();
+    for (const { start, end, writable } of MAPPED) {
+      for (let va = start; va < end; va += 0x1000) {
+        const l2 = (va >>> 21) & 0x1ff;
+        let pt = tables.get(l2);
+        if (pt === undefined) {
+          pt = nextTable;
+          nextTable += 0x1000;
+          tables.set(l2, pt);
+          w64(PD + 8 * l2, pt | 7);
+        }
+        w64(pt + 8 * ((va >>> 12) & 0x1ff), va | (writable ? 7 : 5));
+      }
+    }
+    return PDPT;
   }
 
   /** Run one case from the initial shadow image `initial` (layout.ts initialShadow). */
@@ -73,6 +110,7 @@ export class EmulatorRunner {
     return {
       vector: info ? info.vector : -1, // -1: ran out of budget without trapping
       errorCode: info && HAS_ERROR_CODE.has(info.vector) ? info.errorCode : -1,
+      cr2: info?.vector === 14 ? cpu.cr2 >>> 0 : 0,
       eip: info ? this.exceptionEip >>> 0 : cpu.eip >>> 0,
       regs,
       eflags: cpu.getFlags() >>> 0,

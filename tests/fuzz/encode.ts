@@ -5,7 +5,7 @@
  * at that point, with a displacement computed so the access lands inside a buffer.
  * `randomMem` builds any form at all, for instructions that never access memory (LEA, hint NOPs).
  */
-import { DATA_BUF, DATA_BUF_SIZE, STACK_BUF, STACK_BUF_SIZE } from './layout.ts';
+import { DATA_BUF, DATA_BUF_SIZE, EDGES, STACK_BUF, STACK_BUF_SIZE } from './layout.ts';
 import type { Rng } from './rng.ts';
 import type { AState } from './state.ts';
 
@@ -32,6 +32,8 @@ export interface Access {
   espDelta?: number;
   /** Restrict to one buffer. */
   region?: 'data' | 'stack';
+  /** Aim at a mapped/unmapped (or writable/read-only) page boundary instead (paging only). */
+  edge?: boolean;
 }
 
 const REGIONS = [
@@ -41,6 +43,7 @@ const REGIONS = [
 
 function valid(ea: number, a: Access): boolean {
   const at = (ea + (a.adj ?? 0)) >>> 0;
+  if (a.edge) return EDGES.some((e) => at + a.bytes > e - 24 && at < e + 24);
   for (const r of REGIONS) {
     if ((a.region === undefined || a.region === r.name) && at >= r.start && at + a.bytes <= r.end) return true;
   }
@@ -49,6 +52,7 @@ function valid(ea: number, a: Access): boolean {
 
 /** A random valid effective address: often aligned to the access size. */
 function place(rng: Rng, a: Access): number {
+  if (a.edge) return (rng.pick(EDGES) + rng.range(-a.bytes - 8, 8) - (a.adj ?? 0)) >>> 0;
   const r = a.region === 'stack' ? REGIONS[1] : a.region === 'data' ? REGIONS[0] : rng.chance(0.8) ? REGIONS[0] : REGIONS[1];
   let at = r.start + rng.int(r.end - r.start - a.bytes + 1);
   if (rng.chance(0.5)) at &= ~(Math.min(a.bytes, 4) - 1);

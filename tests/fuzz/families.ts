@@ -6,9 +6,9 @@
  * job is to keep memory operands inside the buffers and to know what is undefined.
  */
 import { ARITH6, flagReads } from '../../runtime/cpu/flags-table.ts';
-import { Emit, INFEASIBLE, Need, inBuffers, type Loc } from './emit.ts';
+import { Emit, INFEASIBLE, Need, inBuffers, nearEdge, type Loc } from './emit.ts';
 import { randomMem } from './encode.ts';
-import { DATA_BUF, DATA_BUF_SIZE, STACK_PAGES } from './layout.ts';
+import { DATA_BUF, DATA_BUF_SIZE, EDGES, STACK_PAGES, mapped } from './layout.ts';
 import { sizeMask, type AV, type Size } from './state.ts';
 
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
@@ -472,6 +472,9 @@ function noteSafeFlags(e: Emit, addr: number, bytes: 2 | 4, v: number | undefine
 /** PUSH ES/CS/SS/DS/FS/GS: a 32-bit push may write 2 or 4 bytes (SDM Vol. 2B "PUSH"). */
 export function pushSeg(e: Emit): void {
   const n = (e.osize / 8) as 2 | 4;
+  // Whether the upper half is written is implementation-specific, so is a fault on it alone.
+  const now = e.st.known(ESP);
+  if (n === 4 && now !== undefined && mapped(now - 4, 2, true) !== mapped(now - 4, 4, true)) throw INFEASIBLE;
   const sp = e.push(n, unknown(false));
   if (n === 4) e.st.setMem(sp + 2, 2, unknown(true));
 }
@@ -487,6 +490,9 @@ export function pushaPopa(e: Emit): void {
     e.mnemonic = s === 32 ? 'pushad' : 'pushaw';
   } else {
     const sp = e.stackRoom(0, 8 * n);
+    // A POPA that faults part way may already have loaded some registers (the CPU does; the
+    // SDM only requires it to be restartable): those are not compared then.
+    if (e.endsCase) for (let r = 0; r < 8; r++) if (r !== ESP) e.faultRegTaint[r] = sizeMask(s);
     for (let k = 0; k < 8; k++) if (7 - k !== ESP) e.st.setReg(7 - k, s, e.st.getMem(sp + k * n, n));
     e.st.val[ESP] = (sp + 8 * n) >>> 0;
     e.mnemonic = s === 32 ? 'popad' : 'popaw';
@@ -519,9 +525,11 @@ export function enter(e: Emit): void {
   const sp = e.stackRoom(pushes * n, 0);
   // ENTER probes a write at the final stack pointer (SDM Vol. 2A "ENTER", #PF): keep it in the
   // mapped stack pages, since the emulator runs without paging and could not fault there.
+  // With paging, a final ESP outside the stack pages must fault as natively.
   const room = sp - pushes * n - STACK_PAGES - 64;
   const want = e.rng.chance(0.8) ? e.rng.int(48) : e.rng.pick([0x100, 0xffff, e.rng.int(0x10000)]);
-  const size = e.read(e.imm(2, 16, want <= room ? want : e.rng.int(Math.max(1, Math.min(room, 64))))).v!;
+  const size = e.read(e.imm(2, 16, want <= room || e.pos.paging ? want : e.rng.int(Math.max(1, Math.min(room, 64))))).v!;
+  if (!mapped(sp - pushes * n - size, 1, true)) e.endsCase = e.mayFault = true;
   e.read(e.imm(1, 8, level));
   const bp = e.st.getReg(EBP, 32);
   let t = bp.t;
@@ -567,15 +575,26 @@ export function string(e: Emit): void {
     const hi = df === 1 ? p + eb : p + count * eb;
     return count === 0 ? [p, p] : [lo, hi];
   };
-  const ok = (p: number): boolean => {
+  // With paging, a range that runs off the mapped pages is accepted: the string faults part
+  // way (ECX/ESI/EDI must then say how far it got, as natively).
+  const faults = (p: number, write: boolean): boolean => {
     const [lo, hi] = span(p);
-    return hi === lo || inBuffers(lo, hi - lo);
+    return e.pos.paging && hi > lo && nearEdge(lo, hi - lo) && !mapped(lo, hi - lo, write);
   };
-  const ptr = (): number => DATA_BUF + 64 + e.rng.int(DATA_BUF_SIZE - 128);
+  const ok = (write: boolean) => (p: number): boolean => {
+    const [lo, hi] = span(p);
+    return hi === lo || inBuffers(lo, hi - lo) || faults(p, write);
+  };
+  const ptr = (): number => {
+    if (e.pos.paging && count > 0 && e.rng.chance(0.15)) return (e.rng.pick(EDGES) + e.rng.range(-count * eb, count * eb)) >>> 0;
+    return DATA_BUF + 64 + e.rng.int(DATA_BUF_SIZE - 128);
+  };
   const src = kind === 'movs' || kind === 'cmps' || kind === 'lods';
   const dst = kind !== 'lods';
-  const si = src ? e.require(ESI, ok, ptr) : 0;
-  const di = dst ? e.require(EDI, ok, ptr) : 0;
+  const dstWrites = kind === 'movs' || kind === 'stos';
+  const si = src ? e.require(ESI, ok(false), ptr) : 0;
+  const di = dst ? e.require(EDI, ok(dstWrites), ptr) : 0;
+  if ((src && faults(si, false)) || (dst && faults(di, dstWrites))) e.endsCase = e.mayFault = true;
   const acc = e.st.getReg(EAX, e.size);
   let t = false;
   if (src && count) t = t || e.st.getMem(span(si)[0], span(si)[1] - span(si)[0]).t;

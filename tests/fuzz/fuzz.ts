@@ -46,7 +46,8 @@ export interface FuzzOptions {
   maxMismatches?: number;
 }
 
-let emulator: EmulatorRunner | undefined;
+/** One emulator per paging mode (switching modes per case would flush the TLB every time). */
+const emulators: (EmulatorRunner | undefined)[] = [];
 let defaultTemplates: TemplateSet | undefined;
 
 export function newStats(): BatchStats {
@@ -94,14 +95,14 @@ function runInto(o: FuzzOptions, stats: BatchStats): void {
   const native = runNative(cases.map((c) => c.input));
   stats.nativeSeconds += now() - t0;
 
-  emulator ??= new EmulatorRunner(native.selectors);
+  const emulator = (paging: boolean): EmulatorRunner => (emulators[+paging] ??= new EmulatorRunner(native.selectors, paging));
   const initial = new Uint8Array(SHADOW_SIZE);
   const scratch = new Uint8Array(SHADOW_SIZE);
   t0 = now();
   for (let k = 0; k < cases.length; k++) {
     const g = cases[k]!;
     initialShadow(g.input.memSeed, initial);
-    const e = emulator.run(g.input, initial);
+    const e = emulator(g.input.paging).run(g.input, initial);
     const n = native.results[k]!;
     const v = compareCase(g, initial, n, e, scratch);
     stats.cases++;

@@ -9,7 +9,7 @@
  */
 import { ARITH6 } from '../../runtime/cpu/flags-table.ts';
 import { Emit, INFEASIBLE, Need, type Template } from './emit.ts';
-import { CODE_BASE, DATA_BUF, DATA_BUF_SIZE, STACK_BUF, STACK_BUF_SIZE, type CaseInput } from './layout.ts';
+import { CODE_BASE, CODE_SIZE, DATA_BUF, DATA_BUF_SIZE, STACK_BUF, STACK_BUF_SIZE, type CaseInput } from './layout.ts';
 import { Rng } from './rng.ts';
 import { AState } from './state.ts';
 import type { TemplateSet } from './templates.ts';
@@ -52,6 +52,8 @@ interface Item {
   jump?: { at: number; bytes: 1 | 4; target: number };
   /** Store the code address of this item + `add` as a u32 at byte `at`. */
   codeReloc?: { at: number; add: number };
+  /** What may be undefined before it runs (an exit point if its fetch is cut off). */
+  pre: Masks;
 }
 
 const DF = 0x400;
@@ -92,7 +94,7 @@ function pickTemplate(set: TemplateSet, rng: Rng): Template {
 }
 
 /** A setup instruction that satisfies `need`, applied to `st`; undefined if none applies. */
-function setup(need: Need, st: AState, rng: Rng): Item[] | undefined {
+function setup(need: Need, st: AState, rng: Rng): Omit<Item, 'pre'>[] | undefined {
   if (need.kind === 'reg') {
     st.setReg(need.reg, 32, { v: need.value, t: false });
     const v = need.value;
@@ -108,7 +110,7 @@ function setup(need: Need, st: AState, rng: Rng): Item[] | undefined {
   }
   // A word POPF may load: PUSH imm32 with TF (bit 8) and AC (bit 18) clear and other bits
   // random — POPF in ring 3 must ignore IOPL, IF, VM, RF, VIF, VIP and the reserved bits.
-  const out: Item[] = [];
+  const out: Omit<Item, 'pre'>[] = [];
   let sp = st.known(4);
   if (sp === undefined || sp - 4 < STACK_BUF || sp > STACK_BUF + STACK_BUF_SIZE) {
     sp = (STACK_BUF + 160 + rng.int(STACK_BUF_SIZE - 320)) & ~3;
@@ -149,6 +151,18 @@ export function recordKey(t: Template): string {
   return `${t.family} ${t.spec.op.toString(16)}${t.spec.ext !== undefined ? '/' + t.spec.ext : ''}`;
 }
 
+function masksOf(st: AState): Masks {
+  const m: Masks = { regTaint: new Uint32Array(8), undefFlags: 0, memTaint: [] };
+  addMasks(m, st);
+  return m;
+}
+
+function unionMasks(into: Masks, m: Masks): void {
+  for (let r = 0; r < 8; r++) into.regTaint[r]! |= m.regTaint[r]!;
+  into.undefFlags |= m.undefFlags;
+  into.memTaint.push(...m.memTaint);
+}
+
 function addMasks(m: Masks, st: AState): void {
   for (let r = 0; r < 8; r++) m.regTaint[r]! |= st.taint[r]!;
   m.undefFlags |= st.undef;
@@ -168,6 +182,7 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
   const { regs, eflags, st: st0 } = initialState(rng);
   let st = st0;
   const total = rng.range(1, 8);
+  const paging = rng.chance(0.5);
   const items: Item[] = [];
   const labels: number[] = [];
   const pending = new Map<number, AState[]>();
@@ -183,12 +198,13 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
       let placed = false;
       for (;;) {
         const trial = st.clone();
-        const e = new Emit(t, trial, rng, { position: pos, total });
+        const e = new Emit(t, trial, rng, { position: pos, total, paging });
         try {
           t.emit(e);
         } catch (x) {
           if (x instanceof Need && setups < 3) {
-            const s = setup(x, st, rng);
+            const pre = masksOf(st);
+            const s = setup(x, st, rng)?.map((it) => ({ ...it, pre }));
             if (s) {
               items.push(...s);
               setups++;
@@ -199,7 +215,10 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
           throw x;
         }
         mutatePrefixes(e, rng);
-        if (e.mayFault) addMasks(masks, st);
+        if (e.mayFault) {
+          addMasks(masks, st);
+          for (let r = 0; r < 8; r++) masks.regTaint[r]! |= e.faultRegTaint[r]!;
+        }
         const { bytes, jumpAt, codeReloc } = e.assemble();
         if (bytes.length > 15) {
           // SDM Vol. 2A §2.1: an instruction longer than 15 bytes raises #GP(0).
@@ -208,7 +227,7 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
         }
         const prefixes = [...(e.lock ? ['lock'] : []), ...(e.osize === 16 ? ['o16'] : []), ...(e.seg ? ['seg'] : [])];
         const record = recordKey(t);
-        const item: Item = { bytes, mnemonic: e.mnemonic, family: t.family, setup: false, prefixes, codeReloc, record };
+        const item: Item = { bytes, mnemonic: e.mnemonic, family: t.family, setup: false, prefixes, codeReloc, record, pre: masksOf(st) };
         if (e.jump) {
           item.jump = { at: jumpAt, bytes: e.jump.bytes, target: e.jump.target };
           const list = pending.get(e.jump.target) ?? [];
@@ -232,7 +251,7 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
   for (const [target, list] of pending) if (target >= pos) for (const p of list) st.merge(p);
   for (let k = pos; k <= total; k++) labels[k] = items.length;
   addMasks(masks, st);
-  items.push({ bytes: [0xcc], mnemonic: 'int3', family: 'end', setup: true });
+  items.push({ bytes: [0xcc], mnemonic: 'int3', family: 'end', setup: true, pre: masksOf(st) });
 
   // Lay out, then patch jump displacements.
   const offs: number[] = [];
@@ -248,20 +267,30 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
     if (disp < 0 || (j.bytes === 1 && disp > 127)) return undefined;
     for (let b = 0; b < j.bytes; b++) items[k]!.bytes[j.at + b] = (disp >>> (8 * b)) & 0xff;
   }
-  // Usually near the start of the code page; sometimes straddling into the next one.
-  const codeAddr = rng.chance(0.25) ? CODE_BASE + 0x1000 - rng.range(1, Math.min(len, 64)) : CODE_BASE + rng.int(0x100);
+  // Usually near the start of the code page; sometimes straddling into the next one. With
+  // paging, sometimes cut at the end of the code pages inside an instruction: its fetch faults.
+  let codeAddr = rng.chance(0.25) ? CODE_BASE + 0x1000 - rng.range(1, Math.min(len, 64)) : CODE_BASE + rng.int(0x100);
+  const cuttable = items.map((it, k) => k).filter((k) => items[k]!.bytes.length > 1);
+  if (paging && cuttable.length && rng.chance(0.04)) {
+    const k = rng.pick(cuttable);
+    len = offs[k]! + rng.range(1, items[k]!.bytes.length - 1);
+    codeAddr = CODE_BASE + CODE_SIZE - len;
+    // The case can now end at the fetch of item k, or of any later one a jump lands on.
+    for (let j = k; j < items.length; j++) unionMasks(masks, items[j]!.pre);
+  }
   for (let k = 0; k < items.length; k++) {
     const r = items[k]!.codeReloc;
     if (!r) continue;
     const a = (codeAddr + offs[k]! + r.add) >>> 0;
     for (let b = 0; b < 4; b++) items[k]!.bytes[r.at + b] = (a >>> (8 * b)) & 0xff;
   }
-  const code = new Uint8Array(len);
-  items.forEach((it, k) => code.set(it.bytes, offs[k]));
+  const whole = new Uint8Array(offs[items.length - 1]! + 1);
+  items.forEach((it, k) => whole.set(it.bytes, offs[k]));
+  const code = whole.slice(0, len);
   return {
     seed,
     index,
-    input: { codeAddr, code, regs, eflags, memSeed: rng.u32() },
+    input: { codeAddr, code, regs, eflags, memSeed: rng.u32(), paging },
     listing: items.map((it, k) => ({ off: offs[k]!, len: it.bytes.length, mnemonic: it.mnemonic, family: it.family, setup: it.setup, prefixes: it.prefixes, record: it.record })),
     masks,
   };

@@ -13,7 +13,7 @@
  *
  * Wire format (little endian). Greeting: u32 "XFZ1", u16 selectors ES CS SS DS FS GS.
  *   case:   u32 code_addr, u32 regs[8] (EAX..EDI), u32 eflags, u32 mem_seed, u16 len, u8 code[len]
- *   result: u32 vector, u32 err, u32 eip, u32 regs[8], u32 eflags,
+ *   result: u32 vector, u32 err, u32 cr2, u32 eip, u32 regs[8], u32 eflags,
  *           u16 nruns, nruns x { u16 offset, u16 length, u8 bytes[length] }  (offsets in the shadow)
  */
 #define _GNU_SOURCE
@@ -32,6 +32,8 @@
 #define DATA_PAGES 0x10100000u
 #define STACK_PAGES 0x10200000u
 #define PAGES_SIZE 0x2000u
+#define RO_PAGE (DATA_PAGES + PAGES_SIZE)
+#define RO_SIZE 0x1000u
 #define DATA_BUF 0x10100c00u
 #define DATA_BUF_SIZE 0x800u
 #define STACK_BUF 0x10200e00u
@@ -96,17 +98,17 @@ void enter_case(void) __attribute__((noreturn));
 
 static sigjmp_buf back;
 static struct {
-	uint32_t vector, err, eip, regs[8], eflags;
+	uint32_t vector, err, cr2, eip, regs[8], eflags;
 } out_state;
 
 static void on_signal(int sig, siginfo_t *si, void *uc_)
 {
-	(void)sig;
-	(void)si;
 	ucontext_t *uc = uc_;
 	greg_t *g = uc->uc_mcontext.gregs;
 	out_state.vector = g[REG_TRAPNO];
 	out_state.err = g[REG_ERR];
+	/* For a page fault the kernel reports CR2 as the signal's address. */
+	out_state.cr2 = sig == SIGSEGV && g[REG_TRAPNO] == 14 ? (uint32_t)(uintptr_t)si->si_addr : 0;
 	out_state.eip = g[REG_EIP];
 	out_state.regs[0] = g[REG_EAX];
 	out_state.regs[1] = g[REG_ECX];
@@ -251,6 +253,10 @@ int main(void)
 	map_fixed(CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
 	map_fixed(DATA_PAGES, PAGES_SIZE, PROT_READ | PROT_WRITE);
 	map_fixed(STACK_PAGES, PAGES_SIZE, PROT_READ | PROT_WRITE);
+	map_fixed(RO_PAGE, RO_SIZE, PROT_READ); /* zeros; a write faults */
+	/* Fault the read-only page in now: a write to a never-touched page would report "not
+	 * present" (error code bit 0 clear) instead of a protection violation. */
+	(void)*(volatile unsigned char *)(uintptr_t)RO_PAGE;
 	memset((void *)(uintptr_t)CODE_BASE, 0xcc, CODE_SIZE);
 
 	static char altstack[1 << 16];

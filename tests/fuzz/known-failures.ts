@@ -16,12 +16,6 @@ export interface KnownFailure {
 
 export const KNOWN_FAILURES: KnownFailure[] = [
   {
-    id: 'F1',
-    summary: 'IN (E4/E5/EC/ED) throws a host Error: its handler is compiled as `function in(...)`',
-    // The whole block is decoded first, so even an IN the native run never reaches throws.
-    matches: (g, _n, e) => /template for in .*does not compile/.test(e.hostError ?? '') && g.listing.some((l) => l.mnemonic === 'in'),
-  },
-  {
     id: 'F2',
     summary: 'INS/OUTS in ring 3 touch memory before the I/O privilege check, and REP INS/OUTS with ECX = 0 skip it',
     matches: (g, n, e) =>
@@ -31,6 +25,28 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     id: 'F3',
     summary: 'an instruction over 15 bytes that is also invalid (LOCK misuse) raises #UD instead of #GP(0)',
     matches: (g, n, e) => n.vector === 13 && e.vector === 6 && g.listing.some((l) => l.len > 15),
+  },
+  {
+    id: 'F4',
+    summary: 'ENTER does not probe the final stack pointer: no #PF when ESP - frame size is not writable',
+    matches: (g, n, e) => n.vector === 14 && e.vector !== 14 && g.listing.some((l) => l.mnemonic === 'enter'),
+  },
+  {
+    id: 'F5',
+    summary: 'a 32-bit read crossing into a page that faults reports CR2 off by up to 3 bytes (bytes are read high to low)',
+    matches: (_g, n, e) => n.vector === 14 && e.vector === 14 && n.cr2 !== e.cr2 && n.cr2 >>> 12 === e.cr2 >>> 12 && n.errorCode === e.errorCode,
+  },
+  {
+    id: 'F6',
+    summary: 'XCHG m and CMPXCHG8B read before they check the write: a fault is reported as a read (W clear), sometimes on the other page',
+    matches: (g, n, e) =>
+      n.vector === 14 && e.vector === 14 && (n.errorCode & 2) !== 0 && (e.errorCode & 2) === 0 &&
+      g.listing.some((l) => l.mnemonic === 'cmpxchg8b' || l.mnemonic === 'xchg'),
+  },
+  {
+    id: 'F7',
+    summary: 'LLDT, LTR and LMSW in ring 3 read their memory operand before the CPL check (#PF instead of #GP(0))',
+    matches: (g, n, e) => n.vector === 13 && e.vector === 14 && g.listing.some((l) => /^(lldt|ltr|lmsw)$/.test(l.mnemonic)),
   },
 ];
 

@@ -6,9 +6,11 @@
  * Address map (flat 32-bit, identical natively and in the emulator):
  *   CODE   0x10000000–0x10001fff  RWX; a case's code sits at `codeAddr` (may straddle the page)
  *   DATA   0x10100000–0x10101fff  random bytes at 0x10100c00–0x101013ff (straddles a page), zeros around
+ *   RO     0x10102000–0x10102fff  read-only zeros (a write faults after a successful read)
  *   STACK  0x10200000–0x10201fff  random bytes at 0x10200e00–0x102011ff (straddles a page), zeros around
- * Memory operands only ever land in the random buffers; the zero margins catch a stray access
- * (the whole four pages are compared, and the pages beyond are unmapped natively).
+ * Memory operands land in the random buffers; the zero margins catch a stray access (the whole
+ * DATA and STACK pages are compared). Everything else is unmapped. With paging, the generator
+ * also aims at the page edges on purpose, so faults happen natively and in the emulator alike.
  */
 
 export const CODE_BASE = 0x10000000;
@@ -16,12 +18,34 @@ export const CODE_SIZE = 0x2000;
 export const DATA_PAGES = 0x10100000;
 export const STACK_PAGES = 0x10200000;
 export const PAGES_SIZE = 0x2000;
+export const RO_PAGE = DATA_PAGES + PAGES_SIZE;
+export const RO_SIZE = 0x1000;
 export const DATA_BUF = 0x10100c00;
 export const DATA_BUF_SIZE = 0x800;
 export const STACK_BUF = 0x10200e00;
 export const STACK_BUF_SIZE = 0x400;
 /** The compared memory: DATA pages then STACK pages, 16 KiB. */
 export const SHADOW_SIZE = 2 * PAGES_SIZE;
+
+/** The mapped ranges (natively, and in the emulator with paging). */
+export const MAPPED: readonly { start: number; end: number; writable: boolean }[] = [
+  { start: CODE_BASE, end: CODE_BASE + CODE_SIZE, writable: true },
+  { start: DATA_PAGES, end: DATA_PAGES + PAGES_SIZE, writable: true },
+  { start: RO_PAGE, end: RO_PAGE + RO_SIZE, writable: false },
+  { start: STACK_PAGES, end: STACK_PAGES + PAGES_SIZE, writable: true },
+];
+
+/** Whether every byte of [addr, addr+bytes) is mapped (and writable, for a write). */
+export function mapped(addr: number, bytes: number, write: boolean): boolean {
+  for (let k = 0; k < bytes; k++) {
+    const a = (addr + k) >>> 0;
+    if (!MAPPED.some((m) => a >= m.start && a < m.end && (m.writable || !write))) return false;
+  }
+  return true;
+}
+
+/** Boundaries between mapped and unmapped (or read-only) memory, where faults are made. */
+export const EDGES = [DATA_PAGES, RO_PAGE, RO_PAGE + RO_SIZE, STACK_PAGES, STACK_PAGES + PAGES_SIZE];
 
 /** Machine memory the emulator needs to hold every address above. */
 export const EMU_MEMORY_BYTES = STACK_PAGES + PAGES_SIZE;
@@ -91,6 +115,11 @@ export interface CaseInput {
   regs: Uint32Array;
   eflags: number;
   memSeed: number;
+  /**
+   * Emulator only: run with PAE paging mapping exactly the harness's pages (user, RW; NX on),
+   * so accesses beyond them fault as natively; else paging off (linear = physical).
+   */
+  paging: boolean;
 }
 
 /** Encoded size of a case: codeAddr, 8 regs, eflags, memSeed (u32 each), u16 length, code. */
@@ -120,6 +149,8 @@ export interface CaseEnd {
   vector: number;
   /** Error code for vectors that push one, else -1. */
   errorCode: number;
+  /** CR2 for a page fault, else 0. */
+  cr2: number;
   /** EIP at the exception: the next instruction for traps (int3, INTO), the faulting one for faults. */
   eip: number;
   regs: Uint32Array;
