@@ -15,6 +15,9 @@ import { TIMER_HYPERCALLS } from './hc/timer.ts';
 import { EVTCHN_HYPERCALLS } from './hc/evtchn.ts';
 import { MULTICALL_HYPERCALLS } from './hc/multicall.ts';
 import { EXTRA_HYPERCALLS } from './hc/extra.ts';
+import { MMU_HYPERCALLS } from './hc/mmu.ts';
+import { MEMORY_HYPERCALLS } from './hc/memory.ts';
+import { GRANT_HYPERCALLS } from './hc/grant.ts';
 
 import { NO_RESULT, type HypercallFn } from './hc/types.ts';
 
@@ -23,7 +26,7 @@ export { NO_RESULT };
 export const HYPERCALL_NAMES: string[] = new Array(64).fill('');
 const TABLE: (HypercallFn | undefined)[] = new Array(64);
 
-for (const family of [TRAP_HYPERCALLS, SCHED_HYPERCALLS, CONSOLE_HYPERCALLS, VERSION_HYPERCALLS, TIMER_HYPERCALLS, EVTCHN_HYPERCALLS, MULTICALL_HYPERCALLS, EXTRA_HYPERCALLS]) {
+for (const family of [TRAP_HYPERCALLS, SCHED_HYPERCALLS, CONSOLE_HYPERCALLS, VERSION_HYPERCALLS, TIMER_HYPERCALLS, EVTCHN_HYPERCALLS, MULTICALL_HYPERCALLS, EXTRA_HYPERCALLS, MMU_HYPERCALLS, MEMORY_HYPERCALLS, GRANT_HYPERCALLS]) {
   for (const [nr, name, fn] of family) {
     if (TABLE[nr]) throw new Error(`hypercall ${nr} (${name}) registered twice`);
     TABLE[nr] = fn;
