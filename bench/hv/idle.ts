@@ -1,0 +1,33 @@
+/**
+ * Child process of the hv bench: boot N idle `ticker` domains of 32 MiB on one host (virtual
+ * time, so they all get to "ticker: ready" without waiting) and report the process's RSS.
+ * Usage: node --import tsx bench/hv/idle.ts N
+ */
+import { readFileSync } from 'node:fs';
+import { Host } from '../../runtime/host.ts';
+
+const n = Number(process.argv[2] ?? 1000);
+const kernel = readFileSync(new URL('../../guests/build/ticker.elf', import.meta.url));
+global.gc?.();
+const before = process.memoryUsage();
+const host = new Host({ clock: 'virtual' });
+const doms = [];
+for (let k = 0; k < n; k++) doms.push(host.createDomain({ name: `idle-${k}`, kernel, memoryMiB: 32 }));
+// Two seconds of virtual time: every ticker boots, connects to xenstore and ticks, then idles.
+host.runFor(2e9);
+const ready = doms.filter((d) => host.console(d.id)!.text().includes('tick 1')).length;
+const crashed = doms.filter((d) => d.isShutdown).length;
+global.gc?.();
+const after = process.memoryUsage();
+process.stdout.write(
+  JSON.stringify({
+    domains: n,
+    ready,
+    crashed,
+    rssBeforeMiB: before.rss / 2 ** 20,
+    rssAfterMiB: after.rss / 2 ** 20,
+    rssPerDomainKiB: (after.rss - before.rss) / n / 1024,
+    heapPerDomainKiB: (after.heapUsed - before.heapUsed) / n / 1024,
+    guestFramesPerDomainKiB: host.mem.backedBytes / n / 1024,
+  }),
+);
