@@ -13,6 +13,7 @@ import { recordKey } from './generate.ts';
 import { ensureHarness } from './native.ts';
 import { buildTemplates } from './templates.ts';
 import { KNOWN_FAILURES } from './known-failures.ts';
+import { handCase, runOne } from './repro.ts';
 
 const SEED = Number(process.env.XENOFORM_FUZZ_SEED ?? 0x5eed2024) >>> 0;
 const CASES = 100_000;
@@ -70,10 +71,15 @@ describe.skipIf(unavailable !== undefined)('CPU differential fuzzer (native i386
     expect(missing).toEqual([]);
   });
 
-  it('each known failure is still live (delete the entry once the CPU is fixed)', () => {
-    // A known-failure entry that no longer matches anything has been fixed: remove it.
-    const stale = KNOWN_FAILURES.filter((k) => !stats.known.has(k.id)).map((k) => k.id);
-    expect(stale).toEqual([]);
+  it('each known failure still reproduces (delete its entry once the CPU is fixed)', () => {
+    for (const k of KNOWN_FAILURES) {
+      for (const r of k.repro) {
+        const g = handCase(r);
+        const ran = runOne(g);
+        expect(ran.verdict.ok, `${k.id} no longer reproduces: the CPU agrees with the host on ${r.code}; remove ${k.id} from known-failures.ts`).toBe(false);
+        expect(k.matches(g, ran.native, ran.emulated), `${k.id}'s reproducer now fails differently:\n${ran.report}`).toBe(true);
+      }
+    }
   });
 
   it('catches an injected CPU bug (the fuzzer is not blind)', () => {

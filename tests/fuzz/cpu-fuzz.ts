@@ -8,6 +8,9 @@
  *   --family F    only instructions of family F (templates.ts), e.g. shift, string, bcd
  *   --batch B     cases per native harness process (default 20,000)
  *   --strict      count known failures (known-failures.ts) as failures too
+ *   --known       run the known failures' reproducers and print their reports
+ *   --code HEX    run one hand-written case (int3 appended): --regs eax=1,ecx=0x10 --eflags N
+ *                 --paging on|off (default on)
  *
  * Exits 1 on the first unexplained mismatch, after printing its report.
  */
@@ -20,6 +23,7 @@ import { initialShadow, SHADOW_SIZE } from './layout.ts';
 import { ensureHarness, runNative } from './native.ts';
 import { buildTemplates } from './templates.ts';
 import { KNOWN_FAILURES } from './known-failures.ts';
+import { handCase, parseRegs, runOne } from './repro.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +34,11 @@ const { values } = parseArgs({
     family: { type: 'string' },
     batch: { type: 'string' },
     strict: { type: 'boolean' },
+    known: { type: 'boolean' },
+    code: { type: 'string' },
+    regs: { type: 'string' },
+    eflags: { type: 'string' },
+    paging: { type: 'string' },
   },
 });
 
@@ -44,6 +53,21 @@ const templates = buildTemplates(values.family ? (t) => t.family === values.fami
 if (templates.templates.length === 0) {
   console.error(`cpu-fuzz: no instruction family ${values.family}`);
   process.exit(2);
+}
+
+if (values.known) {
+  for (const k of KNOWN_FAILURES) {
+    console.log(`== ${k.id}: ${k.summary}`);
+    for (const r of k.repro) console.log(`${runOne(handCase(r)).report}\n`);
+  }
+  process.exit(0);
+}
+
+if (values.code !== undefined) {
+  const g = handCase({ code: values.code, regs: parseRegs(values.regs), eflags: values.eflags ? Number(values.eflags) : undefined, paging: values.paging !== 'off' });
+  const ran = runOne(g);
+  console.log(ran.verdict.ok ? ran.report.replace(/^CPU fuzz mismatch[^\n]*/, 'hand-written case: native and emulated agree') : ran.report);
+  process.exit(ran.verdict.ok ? 0 : 1);
 }
 
 if (values.case !== undefined) {
