@@ -101,8 +101,15 @@ static struct {
 	uint32_t vector, err, cr2, eip, regs[8], eflags;
 } out_state;
 
+/* A case may leave EFLAGS.AC (alignment checks) or DF set: start from clean flags. */
+static inline __attribute__((always_inline)) void clean_flags(void)
+{
+	__asm__ volatile("pushl $0x202\n\tpopfl" ::: "memory", "cc");
+}
+
 static void on_signal(int sig, siginfo_t *si, void *uc_)
 {
+	clean_flags();
 	ucontext_t *uc = uc_;
 	greg_t *g = uc->uc_mcontext.gregs;
 	out_state.vector = g[REG_TRAPNO];
@@ -313,6 +320,7 @@ int main(void)
 		p += code_len;
 		in_entry = code_addr;
 		run_case();
+		clean_flags();
 		put(&out_state, sizeof out_state);
 		put_changes();
 		memset((void *)(uintptr_t)code_addr, 0xcc, code_len); /* as the emulator: int3 filler */
