@@ -1,0 +1,58 @@
+// Imperative verbs against declared state (../shared/DESIGN.md §3): each is recorded as an
+// intent in the state dir (shown in status and events) and honoured by reconcile. A verb the
+// Domain's phase or run strategy cannot accept is refused here with the reason, not recorded.
+import type { Domain } from '../../crds/index.ts';
+import { XenoformError } from '../errors.ts';
+import type { IntentRecord } from '../store/index.ts';
+
+export const VERBS = ['start', 'stop', 'restart', 'pause', 'unpause', 'shutdown', 'reboot', 'destroy'] as const;
+export type Verb = (typeof VERBS)[number];
+
+export class IntentRefusedError extends XenoformError {
+  readonly code = 'IntentRefused';
+}
+
+const RUNNING = ['Running', 'Paused'];
+const HAS_DOMAIN = ['Running', 'Paused', 'Starting', 'Stopping', 'Crashed'];
+
+/**
+ * Checks `verb` against the Domain as it is now and returns the change to its intents, or
+ * throws IntentRefusedError. `message` says what will happen.
+ */
+export function planIntent(verb: Verb, d: Domain, cur: IntentRecord): { change: (i: IntentRecord) => void; message: string } {
+  const phase = d.status?.phase ?? 'Pending';
+  const strategy = d.spec.runStrategy ?? 'Always';
+  const name = d.metadata.name;
+  const refuse = (why: string): never => { throw new IntentRefusedError(`cannot ${verb} Domain ${name}: ${why}`); };
+  switch (verb) {
+    case 'pause':
+      if (cur.paused) return { change: () => undefined, message: `Domain ${name} is already held paused` };
+      if (!RUNNING.includes(phase)) refuse(`it is ${phase}, not Running`);
+      return { change: (i) => { i.paused = true; }, message: `Domain ${name} will be paused until \`xenoform unpause ${name}\`` };
+    case 'unpause':
+      if (!cur.paused && phase !== 'Paused') refuse('it is not paused');
+      return { change: (i) => { i.paused = false; }, message: `Domain ${name} will be unpaused` };
+    case 'stop':
+      if (cur.stopped && !HAS_DOMAIN.includes(phase)) return { change: () => undefined, message: `Domain ${name} is already stopped` };
+      return {
+        change: (i) => { i.stopped = true; i.paused = false; },
+        message: `Domain ${name} will be shut down and kept down until \`xenoform start ${name}\`${strategy === 'Always' ? ' (runStrategy Always is parked)' : ''}`,
+      };
+    case 'start':
+      if (strategy === 'Halted') refuse('its manifest says runStrategy Halted; change the manifest to run it');
+      if (HAS_DOMAIN.includes(phase) && !cur.stopped) refuse(`it is already ${phase}`);
+      return { change: (i) => { i.stopped = false; i.start++; }, message: `Domain ${name} will be started` };
+    case 'restart':
+      if (!HAS_DOMAIN.includes(phase)) refuse(`it is ${phase}; use \`xenoform start ${name}\``);
+      return { change: (i) => { i.restart++; i.paused = false; }, message: `Domain ${name} will be shut down and started again` };
+    case 'reboot':
+      if (!RUNNING.includes(phase)) refuse(`it is ${phase}, not Running`);
+      return { change: (i) => { i.reboot++; }, message: `Domain ${name} is asked to reboot (onReboot: ${d.spec.onReboot ?? 'restart'})` };
+    case 'shutdown':
+      if (!RUNNING.includes(phase)) refuse(`it is ${phase}, not Running`);
+      return { change: (i) => { i.shutdown++; i.paused = false; }, message: `Domain ${name} is asked to power off (onPoweroff: ${d.spec.onPoweroff ?? 'destroy'}; then runStrategy ${strategy} decides)` };
+    case 'destroy':
+      if (!HAS_DOMAIN.includes(phase)) refuse(`it is ${phase}: no domain to destroy`);
+      return { change: (i) => { i.destroy++; i.paused = false; }, message: `Domain ${name} will be destroyed (then runStrategy ${strategy} decides)` };
+  }
+}

@@ -1,0 +1,53 @@
+// xenoform get domains [NAME] [-o wide|json|yaml] [-l SELECTOR] [-w] — as `kubectl get`.
+import type { Command } from 'commander';
+import type { Domain, DomainList } from '../../crds/index.ts';
+import { ControllerClient } from '../api/client.ts';
+import { domainRow, domainsTable, DOMAIN_HEADER, DOMAIN_HEADER_WIDE, formatObject, table } from '../api/print.ts';
+import { API_PREFIX } from '../api/server.ts';
+import { UsageError } from '../errors.ts';
+import { out, outputFormat, resolveStateDir } from './context.ts';
+
+const KINDS = ['domains', 'domain', 'dom', 'xd'];
+
+export function register(program: Command): void {
+  program
+    .command('get')
+    .description('list Domains (a table like kubectl get), or one Domain by NAME')
+    .argument('<kind>', 'domains (or domain, dom, xd)')
+    .argument('[name]', 'a Domain\'s name')
+    .option('-o, --output <format>', 'wide, json or yaml')
+    .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
+    .option('-w, --watch', 'after listing, print changes as they happen')
+    .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string; watch?: boolean }, cmd: Command) => {
+      if (!KINDS.includes(kind.toLowerCase())) throw new UsageError(`unknown kind ${JSON.stringify(kind)} (known: domains)`);
+      const format = outputFormat(opts.output, ['table', 'wide', 'json', 'yaml'], 'table');
+      const client = new ControllerClient(resolveStateDir(cmd));
+      const query = new URLSearchParams();
+      if (opts.selector) query.set('labelSelector', opts.selector);
+      const path = name ? `${API_PREFIX}/${encodeURIComponent(name)}` : API_PREFIX;
+      const wide = format === 'wide';
+      if (!opts.watch) {
+        if (name) {
+          const d = await client.get<Domain>(path);
+          out(format === 'json' || format === 'yaml' ? formatObject(d, format) : domainsTable([d], wide));
+        } else {
+          const list = await client.get<DomainList>(`${path}?${query}`);
+          out(format === 'json' || format === 'yaml' ? formatObject(list, format) : domainsTable(list.items, wide));
+        }
+        return;
+      }
+      query.set('watch', '1');
+      let header = false;
+      for await (const ev of client.watch<{ type: string; object: Domain }>(`${path}?${query}`)) {
+        if (format === 'json') out(JSON.stringify(ev));
+        else if (format === 'yaml') out(`---\n${formatObject(ev.object, 'yaml')}`);
+        else {
+          const row = domainRow(ev.object, wide);
+          if (ev.type === 'DELETED') row[1] = 'Deleted';
+          const t = table(wide ? DOMAIN_HEADER_WIDE : DOMAIN_HEADER, [row]).split('\n');
+          out(header ? t[1]! : t.join('\n'));
+          header = true;
+        }
+      }
+    });
+}

@@ -1,0 +1,255 @@
+// The manager: wires the manifest watch, the host's event stream and a periodic resync into one
+// work queue of keys, and runs the Domain reconciler on it (controller-runtime's Manager +
+// Controller). Watches only say *which* keys to look at; reconcile re-reads everything, so the
+// outcome never depends on which events were seen (level-triggered, ../shared/DESIGN.md §3).
+import { formatDiagnostic } from './errors.ts';
+import { errorCode, ObservedDomains, type DomainEvent, type HypervisorApi } from './hypervisor.ts';
+import { DEFAULT_TIMING, type Timing } from './machines/index.ts';
+import { keyFor, realClock, runWorkers, WorkQueue, type Clock } from './queue/index.ts';
+import { ConsoleFollowers } from './reconcilers/consoles.ts';
+import { DesiredState } from './reconcilers/desired.ts';
+import { DomainReconciler } from './reconcilers/domain.reconciler.ts';
+import { watchManifests, type ManifestObject, type ManifestWatcher, type WatchOptions } from './source/index.ts';
+import { StateStore } from './store/index.ts';
+import type { Domain } from '../crds/index.ts';
+
+export interface ControllerOptions {
+  manifestsDir: string;
+  stateDir: string;
+  hv: HypervisorApi;
+  allowPaths?: string[];
+  clock?: Clock;
+  timing?: Timing;
+  hostName?: string;
+  /** enqueue every Domain this often (ms; default 60 s) */
+  resyncMs?: number;
+  /** reconcile workers (default 4); a key is never reconciled twice at once */
+  concurrency?: number;
+  watch?: WatchOptions;
+  /** keep each domain's console in <state-dir>/logs (default true) */
+  recordConsoles?: boolean;
+  /** diagnostics (one line each) */
+  log?: (line: string) => void;
+  /** the host's event stream broke (the host died or restarted) */
+  onHostLost?: (err: unknown) => void;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type DomainWatcher = (type: WatchEventType, obj: Domain) => void;
+
+export interface ControllerMetrics {
+  reconciles: number;
+  reconcileErrors: number;
+  reconcileSeconds: { sum: number; count: number };
+  queue: ReturnType<WorkQueue['metrics']>;
+  domains: number;
+}
+
+export class Controller {
+  readonly clock: Clock;
+  readonly queue: WorkQueue;
+  readonly store: StateStore;
+  readonly desired: DesiredState;
+  readonly observed: ObservedDomains;
+  readonly consoles: ConsoleFollowers;
+  readonly reconciler: DomainReconciler;
+  private watcher?: ManifestWatcher;
+  private workers?: Promise<void>;
+  private resyncTimer?: () => void;
+  private eventStream?: { close(): void };
+  private stopped = false;
+  private sourceChain: Promise<unknown> = Promise.resolve();
+  private watchers = new Set<DomainWatcher>();
+  private known = new Set<string>();
+  /** names watchers have seen (ADDED once, then MODIFIED) */
+  private reported = new Set<string>();
+  private stats = { reconciles: 0, errors: 0, seconds: 0 };
+  private readonly log: (line: string) => void;
+
+  constructor(readonly opts: ControllerOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.log = opts.log ?? (() => undefined);
+    this.queue = new WorkQueue(this.clock);
+    this.store = new StateStore(opts.stateDir, (m) => this.log(m));
+    this.desired = new DesiredState({ dir: opts.manifestsDir, allowPaths: opts.allowPaths });
+    this.observed = new ObservedDomains(opts.hv, () => this.clock.now(), 1000);
+    this.consoles = new ConsoleFollowers(opts.hv, {
+      logsDir: this.store.logsDir, record: opts.recordConsoles, now: () => this.clock.now(),
+      onChange: (name) => this.enqueue(name), report: (m) => this.log(m),
+    });
+    this.reconciler = new DomainReconciler({
+      hv: opts.hv, store: this.store, desired: this.desired, observed: this.observed, consoles: this.consoles,
+      clock: this.clock, timing: opts.timing ?? DEFAULT_TIMING, hostName: opts.hostName ?? 'local',
+      onChange: (name, obj) => this.changed(name, obj),
+    });
+  }
+
+  /** Loads the state dir, reads the manifests, starts watching and reconciling. */
+  async start(): Promise<void> {
+    await this.store.events.load();
+    await this.store.loadIntents();
+    const records = await this.reconciler.loadAll();
+    // a manifest broken while the controller was away still holds its domains (last valid spec)
+    const byFile = new Map<string, ManifestObject[]>();
+    for (const r of records) {
+      if (!r.lastValid) continue;
+      const o: ManifestObject = { kind: 'Domain', name: r.name, object: r.lastValid.object, file: r.lastValid.file, line: 0, col: 0, doc: 0, files: { 'spec.kernel': r.lastValid.kernel }, claims: [] };
+      byFile.set(o.file, [...(byFile.get(o.file) ?? []), o]);
+    }
+    for (const [file, objs] of byFile) this.desired.seed(file, objs);
+    for (const r of records) this.known.add(r.name);
+
+    this.watcher = watchManifests(this.opts.manifestsDir, (c) => {
+      this.sourceChain = this.sourceChain.then(async () => this.afterSource(await this.desired.update(c.changed, c.removed)));
+    }, { ...this.opts.watch, onError: (e) => this.log(`watch: ${e.message}`) });
+    await this.watcher.ready;
+    this.sourceChain = this.sourceChain.then(async () => this.afterSource(await this.desired.loadAll()));
+    await this.sourceChain;
+    for (const name of this.known) this.enqueue(name);
+
+    this.workers = runWorkers(this.queue, (key) => this.reconcileKey(key), {
+      concurrency: this.opts.concurrency ?? 4,
+      onError: (key, e, retry) => this.log(`reconcile ${key}: ${(e as Error).message}${retry !== undefined ? ` (retry in ${Math.round(retry)} ms)` : ''}`),
+    });
+    this.followHost();
+    const resync = () => {
+      if (this.stopped) return;
+      for (const name of this.known) this.enqueue(name);
+      this.resyncTimer = this.clock.setTimer(this.opts.resyncMs ?? 60_000, resync);
+    };
+    this.resyncTimer = this.clock.setTimer(this.opts.resyncMs ?? 60_000, resync);
+  }
+
+  private afterSource(names: string[]): void {
+    for (const d of this.desired.problems()) this.log(formatDiagnostic(d));
+    for (const name of this.desired.names()) this.known.add(name);
+    for (const name of names) this.enqueue(name);
+  }
+
+  private async reconcileKey(key: string) {
+    const t0 = performance.now();
+    this.stats.reconciles++;
+    try {
+      return await this.reconciler.reconcile(key);
+    } catch (e) {
+      this.stats.errors++;
+      if (errorCode(e) === 'EHOSTDOWN') this.observed.invalidate();
+      throw e;
+    } finally {
+      this.stats.seconds += (performance.now() - t0) / 1000;
+    }
+  }
+
+  enqueue(name: string): void {
+    this.known.add(name);
+    this.queue.add(keyFor('Domain', name));
+  }
+
+  /** Host events only enqueue keys (and keep the xl list cache current); reconnects after a loss. */
+  private followHost(): void {
+    let delay = 100;
+    const loop = async () => {
+      while (!this.stopped) {
+        const stream = this.opts.hv.events();
+        this.eventStream = stream;
+        try {
+          await stream.ready;
+          // whatever happened while we were not listening: look at everything again
+          this.observed.invalidate();
+          for (const name of this.known) this.enqueue(name);
+          delay = 100;
+          for await (const ev of stream as AsyncIterable<DomainEvent>) {
+            this.observed.apply(ev);
+            if (this.known.has(ev.name) || this.desired.get(ev.name)) this.enqueue(ev.name);
+          }
+          if (this.stopped) return;
+          throw new Error('the host closed its event stream');
+        } catch (e) {
+          if (this.stopped) return;
+          this.observed.invalidate();
+          this.opts.onHostLost?.(e);
+          this.log(`host events: ${(e as Error).message}; reconnecting`);
+          for (const name of this.known) this.enqueue(name);
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 2000);
+        }
+      }
+    };
+    void loop();
+  }
+
+  private changed(name: string, obj: Domain | undefined): void {
+    const existed = this.reported.has(name);
+    if (obj) this.reported.add(name);
+    else {
+      this.known.delete(name);
+      this.reported.delete(name);
+    }
+    for (const w of this.watchers) {
+      try {
+        if (obj) w(existed ? 'MODIFIED' : 'ADDED', obj);
+        else w('DELETED', { apiVersion: 'xenoform.dev/v1alpha1', kind: 'Domain', metadata: { name }, spec: { kernel: '' } });
+      } catch { /* a watcher's problem is its own */ }
+    }
+  }
+
+  // ---- reads for the API ----------------------------------------------------------------------
+
+  /** Every Domain: declared ones and those still being shut down after their manifest went. */
+  list(): Domain[] {
+    const names = new Set([...this.desired.names(), ...this.reconciler.recordedNames()]);
+    return [...names].sort().map((n) => this.get(n)).filter((d): d is Domain => d !== undefined);
+  }
+
+  get(name: string): Domain | undefined {
+    const obj = this.reconciler.object(name);
+    if (obj) return obj;
+    const entry = this.desired.get(name);
+    if (!entry) return undefined;
+    // declared but not reconciled yet, or never valid
+    const src = entry.object?.object;
+    return {
+      apiVersion: 'xenoform.dev/v1alpha1', kind: 'Domain', metadata: src?.metadata ?? { name }, spec: src?.spec ?? { kernel: '' },
+      status: { phase: 'Pending', ...(entry.errors.length ? { conditions: [{ type: 'InvalidSpec', status: 'True', reason: entry.errors[0]!.code, message: formatDiagnostic(entry.errors[0]!) }] } : {}) },
+    };
+  }
+
+  /** The kernel path a Domain's spec resolves to (for diff). */
+  resolvedKernel(name: string): string | undefined {
+    return this.desired.get(name)?.object?.files['spec.kernel'] ?? this.reconciler.lastValidKernel(name);
+  }
+
+  watch(fn: DomainWatcher): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  metrics(): ControllerMetrics {
+    return {
+      reconciles: this.stats.reconciles, reconcileErrors: this.stats.errors,
+      reconcileSeconds: { sum: this.stats.seconds, count: this.stats.reconciles },
+      queue: this.queue.metrics(), domains: this.list().length,
+    };
+  }
+
+  /** Resolves once nothing is queued or being reconciled (tests, benches). */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      await this.sourceChain;
+      if (this.queue.length === 0 && this.queue.metrics().processing === 0) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.resyncTimer?.();
+    this.eventStream?.close();
+    await this.watcher?.close();
+    this.queue.shutDown();
+    await this.workers;
+    this.consoles.stopAll();
+  }
+}
