@@ -503,9 +503,12 @@ export class LocalHypervisor implements HypervisorApi {
       });
       return toInfo(this.host.info(d));
     } catch (e) {
-      if (e instanceof HostError || e instanceof HypervisorError) throw toHypervisorError(e);
-      // the loader and builder refuse images with plain errors (overlapping segments, …)
-      throw new ImageRefusedError(`kernel refused: ${e instanceof Error ? e.message : String(e)}`);
+      const err = e instanceof HostError || e instanceof HypervisorError
+        ? toHypervisorError(e)
+        // the loader and builder refuse images with plain errors (overlapping segments, …)
+        : new ImageRefusedError(e instanceof Error ? e.message : String(e));
+      if (err.code === 'IMAGE') throw new ImageRefusedError(`kernel ${typeof spec.kernel === 'string' ? spec.kernel : '(image bytes)'} refused: ${err.message}`);
+      throw err;
     }
   }
 
