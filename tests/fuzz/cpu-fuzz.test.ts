@@ -34,6 +34,7 @@ const REQUIRED = [
   'xlat', 'nop', 'nopl', 'pause', 'endbr32', 'clc', 'stc', 'cmc', 'cld', 'std', 'lea', 'mov',
   'jecxz', 'loop', 'loope', 'loopne', 'jmp', 'je', 'jg', 'call', 'into', 'bound', 'arpl', 'salc',
   'smc movl imm', 'smc movb opcode', 'hlt', 'cli', 'in', 'out', 'lgdt', 'invlpg',
+  'ret', 'jmp indirect', 'call indirect', 'notrack jmp indirect', 'rep bsf',
 ];
 
 describe.skipIf(unavailable !== undefined)('CPU differential fuzzer (native i386 vs emulator)', () => {

@@ -75,8 +75,15 @@ export class Emit {
   readonly imms: number[] = [];
   memAccess = false;
   memWrite = false;
-  /** A relative jump: displacement size and target position. */
-  jump: { bytes: 1 | 4; target: number } | undefined;
+  /**
+   * A transfer to a later position: rel8/rel32 displacement (patched by the generator), or 0
+   * bytes for an indirect one whose target address comes from `labelReloc`.
+   */
+  jump: { bytes: 0 | 1 | 4; target: number } | undefined;
+  /** Bytes of an instruction placed before this one (indirect transfers load their target). */
+  readonly preamble: number[] = [];
+  /** Store the address of position `target` as a u32 at byte `at` of the preamble. */
+  labelReloc: { at: number; target: number } | undefined;
   /** This instruction always ends the case (a fault). */
   endsCase = false;
   /** It may fault: the case may end here, so its state counts for the comparison masks. */
@@ -274,7 +281,7 @@ export class Emit {
   // ---- assembly -----------------------------------------------------------------------------------
 
   /** The instruction bytes; `jumpAt` is where a jump's displacement starts. */
-  assemble(): { bytes: number[]; jumpAt: number; codeReloc?: { at: number; add: number } } {
+  assemble(): { bytes: number[]; jumpAt: number; codeReloc?: { at: number; add: number }; labelReloc?: { at: number; target: number } } {
     const pre = [...this.prefixes];
     if (this.lock) pre.push(0xf0);
     if (this.seg) pre.push(this.seg);
@@ -284,7 +291,7 @@ export class Emit {
       [pre[k], pre[j]] = [pre[j]!, pre[k]!];
     }
     const op = this.t.spec.op;
-    const out = [...pre, ...(op > 0xff ? [0x0f, op & 0xff] : [op])];
+    const out = [...this.preamble, ...pre, ...(op > 0xff ? [0x0f, op & 0xff] : [op])];
     let dispAt = -1;
     if (HAS_MODRM[op]) {
       const rm = this.rm ?? this.rng.int(8);
@@ -300,6 +307,6 @@ export class Emit {
     // A code address is relative to the instruction's own offset: the generator adds the rest.
     const codeReloc = this.codeTarget ? { at: dispAt, add: out.length + this.codeTarget.add } : undefined;
     out.push(...this.trailer);
-    return { bytes: out, jumpAt, codeReloc };
+    return { bytes: out, jumpAt, codeReloc, labelReloc: this.labelReloc };
   }
 }

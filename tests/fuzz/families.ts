@@ -191,6 +191,13 @@ export function bitScan(e: Emit): void {
   const src = e.read(e.E(e.size, 'r'));
   const srcZero = src.v === undefined ? undefined : src.v === 0;
   const undefResult = e.st.applyFlags(name, { size: e.size, srcZero }, src.t);
+  if (name === 'bsf' && srcZero === false && e.rng.chance(0.3)) {
+    // REP BSF, as gcc emits for __builtin_ctz: TZCNT on a host with BMI1, BSF on an i686.
+    // Both give the same index for a nonzero source; their flags differ.
+    e.prefixes.push(0xf3);
+    e.st.undef = ARITH6;
+    e.mnemonic = 'rep bsf';
+  }
   e.write(g, unknown(src.t || undefResult));
   e.maybeSeg();
 }
@@ -644,6 +651,50 @@ export function jump(e: Emit): void {
   } else if (name === 'call') {
     e.push(4, unknown(false));
   }
+}
+
+/**
+ * Indirect JMP/CALL through a register or memory, sometimes with the NOTRACK (3E) prefix gcc's
+ * -fcf-protection emits, and RET / RET imm16: a preceding MOV or PUSH loads the target, the
+ * address of a later position, so the transfer stays forward and inside the sequence.
+ */
+export function indirect(e: Emit): void {
+  const { position, total } = e.pos;
+  const target = e.rng.range(position + 1, Math.min(total, position + 8));
+  const name = e.t.spec.name;
+  if (name === 'ret') {
+    e.preamble.push(0x68, 0, 0, 0, 0); // push imm32 (the target)
+    e.labelReloc = { at: 1, target };
+    e.push(4, unknown(false));
+    e.pop(4);
+    if (e.t.spec.operands === 'Iw') {
+      const n = e.read(e.imm(2, 16, e.rng.pick([0, 2, 4, 8, 12, e.rng.int(64)]))).v!;
+      const sp = e.st.known(ESP)!;
+      e.st.val[ESP] = (sp + n) >>> 0;
+    }
+  } else {
+    if (e.rng.chance(0.5)) {
+      const r = e.rng.pick([0, 1, 2, 3, 5, 6, 7]);
+      e.preamble.push(0xb8 + r, 0, 0, 0, 0); // mov r32, imm32 (the target)
+      e.labelReloc = { at: 1, target };
+      e.rmReg(r);
+      e.st.setReg(r, 32, unknown(false));
+    } else {
+      const m = e.E(32, 'r', { memOnly: true, region: 'data' });
+      if (m.kind !== 'mem') throw INFEASIBLE;
+      // mov dword [ea], imm32 (the target); the transfer then reads it through any form.
+      e.preamble.push(0xc7, 0x05, m.ea & 0xff, (m.ea >>> 8) & 0xff, (m.ea >>> 16) & 0xff, m.ea >>> 24, 0, 0, 0, 0);
+      e.labelReloc = { at: 6, target };
+      e.st.setMem(m.ea, 4, unknown(false));
+    }
+    if (name === 'call') e.push(4, unknown(false));
+    if (e.rng.chance(0.3)) {
+      e.seg = 0x3e;
+      e.mnemonic = `notrack ${name}`;
+    }
+  }
+  e.jump = { bytes: 0, target };
+  e.mnemonic = e.mnemonic === name ? `${name}${name === 'ret' ? '' : ' indirect'}` : `${e.mnemonic} indirect`;
 }
 
 // ---- self-modifying code ------------------------------------------------------------------------------

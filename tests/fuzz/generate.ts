@@ -49,7 +49,9 @@ interface Item {
   setup: boolean;
   prefixes?: string[];
   record?: string;
-  jump?: { at: number; bytes: 1 | 4; target: number };
+  jump?: { at: number; bytes: 0 | 1 | 4; target: number };
+  /** Store the address of position `target` as a u32 at byte `at`. */
+  labelReloc?: { at: number; target: number };
   /** Store the code address of this item + `add` as a u32 at byte `at`. */
   codeReloc?: { at: number; add: number };
   /** What may be undefined before it runs (an exit point if its fetch is cut off). */
@@ -219,7 +221,7 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
           addMasks(masks, st);
           for (let r = 0; r < 8; r++) masks.regTaint[r]! |= e.faultRegTaint[r]!;
         }
-        const { bytes, jumpAt, codeReloc } = e.assemble();
+        const { bytes, jumpAt, codeReloc, labelReloc } = e.assemble();
         if (bytes.length > 15) {
           // SDM Vol. 2A §2.1: an instruction longer than 15 bytes raises #GP(0).
           e.endsCase = true;
@@ -227,7 +229,7 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
         }
         const prefixes = [...(e.lock ? ['lock'] : []), ...(e.osize === 16 ? ['o16'] : []), ...(e.seg ? ['seg'] : [])];
         const record = recordKey(t);
-        const item: Item = { bytes, mnemonic: e.mnemonic, family: t.family, setup: false, prefixes, codeReloc, record, pre: masksOf(st) };
+        const item: Item = { bytes, mnemonic: e.mnemonic, family: t.family, setup: false, prefixes, codeReloc, labelReloc, record, pre: masksOf(st) };
         if (e.jump) {
           item.jump = { at: jumpAt, bytes: e.jump.bytes, target: e.jump.target };
           const list = pending.get(e.jump.target) ?? [];
@@ -262,7 +264,7 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
   }
   for (let k = 0; k < items.length; k++) {
     const j = items[k]!.jump;
-    if (!j) continue;
+    if (!j || j.bytes === 0) continue;
     const disp = offs[labels[j.target]!]! - (offs[k]! + items[k]!.bytes.length);
     if (disp < 0 || (j.bytes === 1 && disp > 127)) return undefined;
     for (let b = 0; b < j.bytes; b++) items[k]!.bytes[j.at + b] = (disp >>> (8 * b)) & 0xff;
@@ -278,11 +280,14 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
     // The case can now end at the fetch of item k, or of any later one a jump lands on.
     for (let j = k; j < items.length; j++) unionMasks(masks, items[j]!.pre);
   }
+  const put32 = (k: number, at: number, v: number): void => {
+    for (let b = 0; b < 4; b++) items[k]!.bytes[at + b] = (v >>> (8 * b)) & 0xff;
+  };
   for (let k = 0; k < items.length; k++) {
     const r = items[k]!.codeReloc;
-    if (!r) continue;
-    const a = (codeAddr + offs[k]! + r.add) >>> 0;
-    for (let b = 0; b < 4; b++) items[k]!.bytes[r.at + b] = (a >>> (8 * b)) & 0xff;
+    if (r) put32(k, r.at, codeAddr + offs[k]! + r.add);
+    const l = items[k]!.labelReloc;
+    if (l) put32(k, l.at, codeAddr + offs[labels[l.target]!]!);
   }
   const whole = new Uint8Array(offs[items.length - 1]! + 1);
   items.forEach((it, k) => whole.set(it.bytes, offs[k]));

@@ -54,6 +54,7 @@ const FAMILIES: Record<string, Family> = {
   bcd: { emit: F.bcd, weight: 2, osize16: 0 },
   // Jumps never take 0x66: a 16-bit operand size truncates EIP to 16 bits.
   jump: { emit: F.jump, weight: 5, osize16: 0 },
+  indirect: { emit: F.indirect, weight: 2, osize16: 0 },
   privileged: { emit: F.privileged, weight: 0.4, osize16: 0.1 },
   // Synthetic: built on the MOV Ev,Iz / Eb,Ib records (see SYNTHETIC).
   smc: { emit: F.smc, weight: 1, osize16: 0 },
@@ -67,7 +68,7 @@ const EXCLUDED: [RegExp, string][] = [
   [/^esc$/, 'x87 escapes: #NM here by design (no FPU), executed natively'],
   [/^(cpuid|rdtsc)$/, 'the host CPU reports its own identity and clock'],
   [/^(ud1|ud2)$/, 'raises #UD by definition'],
-  [/^(int|int3|int1|iret|retf|ret)$/, 'INT n is a Linux system call or #GP natively; INT3 closes every case; returns need a pushed target'],
+  [/^(int|int3|int1|iret|retf)$/, 'INT n is a Linux system call or #GP natively; INT3 closes every case; IRET/RETF load CS'],
   [/^(jmp far|call far)$/, 'far transfers load CS'],
   [/^(les|lds|lss|lfs|lgs|pop (es|ss|ds|fs|gs))$/, 'segment loads'],
   [/^(lar|lsl|verr|verw)$/, 'read the host GDT/LDT'],
@@ -82,7 +83,7 @@ export function classify(s: OpSpec): { family: string } | { excluded: string } {
   for (const [re, why] of EXCLUDED) if (re.test(n)) return { excluded: why };
   if (PRIVILEGED.test(n) || (n === 'mov' && s.op >= 0x120 && s.op <= 0x123)) return { family: 'privileged' };
   if (n === 'mov' && s.op === 0x8e) return { excluded: 'segment loads' };
-  if ((n === 'jmp' || n === 'call') && s.operands === 'Ev') return { excluded: 'indirect transfers to computed targets' };
+  if (((n === 'jmp' || n === 'call') && s.operands === 'Ev') || n === 'ret') return { family: 'indirect' };
   if (/^(add|or|adc|sbb|and|sub|xor|cmp|test)$/.test(n)) return { family: 'alu' };
   if (/^(inc|dec|not|neg)$/.test(n)) return { family: 'unary' };
   if (/^(rol|ror|rcl|rcr|shl|shr|sal|sar)$/.test(n)) return { family: 'shift' };
