@@ -56,8 +56,8 @@ function describeEvent(ev: DomainEvent): string {
 }
 
 async function runHost(opts: { listen?: string; tokenFile?: string }, stateDir: string): Promise<number> {
-  if (opts.listen && !opts.tokenFile) throw new UsageError('--listen needs --token-file: a host never serves TCP without a token');
   const listen = opts.listen ? parseListenOrUsage(opts.listen) : undefined;
+  if (listen && !opts.tokenFile) throw new UsageError('--listen needs --token-file: a host never serves TCP without a token');
   const token = opts.tokenFile ? readToken(opts.tokenFile) : undefined;
   const socketPath = hostSocketPath(stateDir);
   try {
