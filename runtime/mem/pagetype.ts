@@ -143,22 +143,26 @@ export class PageTypes {
     if (this.frames.owner(si) === d.id && !(this.infoOf(si) & XEN_HELD)) this.holdForXen(si);
   }
 
-  private holdForXen(mfn: number): void {
+  private holdForXen(mfn: number): boolean {
     const c = this.chunk(mfn), i = mfn & (CHUNK - 1);
-    if (c.tcount[i]! > 0 && (c.info[i]! & TYPE_MASK) !== PGT_writable) return; // already a table: leave it
+    if (c.tcount[i]! > 0 && (c.info[i]! & TYPE_MASK) !== PGT_writable) return false; // in use as a table
     c.info[i] = (c.info[i]! & ORPHAN) | PGT_writable | VALIDATED | XEN_HELD;
     c.tcount[i]!++;
     c.count[i]!++;
+    return true;
   }
 
   /**
-   * share_xen_page_with_guest: a hypervisor page the guest maps writable (grant frames). It
-   * keeps a writable type reference for as long as the domain lives, so it can never become a
-   * page table behind the hypervisor's back.
+   * share_xen_page_with_guest: a page the hypervisor writes for as long as the domain lives
+   * (grant frames; the console and xenstore rings its backends serve). It keeps a writable type
+   * reference, dropped at releaseDomain, so the guest can never turn it into a page table whose
+   * entries the hypervisor would then write unchecked. False if the page is not the domain's
+   * or is a page table now.
    */
-  shareXenPage(d: Domain, mfn: number): void {
+  shareXenPage(d: Domain, mfn: number): boolean {
+    if (!this.valid(mfn) || this.frames.owner(mfn) !== d.id) return false;
     this.track(d);
-    if (this.valid(mfn) && this.frames.owner(mfn) === d.id && !(this.infoOf(mfn) & XEN_HELD)) this.holdForXen(mfn);
+    return this.infoOf(mfn) & XEN_HELD ? true : this.holdForXen(mfn);
   }
 
   /** Frames a domain owns outside its P2M (increase_reservation) that releaseDomain must find. */
