@@ -104,7 +104,7 @@ export function describe(g: GeneratedCase, v: Verdict, n: NativeResult, e: Emula
     `CPU fuzz mismatch: seed ${g.seed} case ${g.index} (replay: npm run fuzz -- --seed ${g.seed} --case ${g.index})`,
     `code at ${hex(i.codeAddr)}: ${Buffer.from(i.code).toString('hex')}`,
     disassemble(g),
-    `initial: ${regs(i.regs)} eflags=${hex(i.eflags)} memSeed=${i.memSeed} paging=${i.paging ? 'on' : 'off'}`,
+    `initial: ${regs(i.regs)} eflags=${hex(i.eflags)} memSeed=${i.memSeed} paging=${i.paging ? 'on' : 'off'} tier=${i.jit ? 'jit' : 'interp'}`,
     `masked (undefined): ${masked.join(', ') || 'nothing'}`,
     `native:   vector ${n.vector}${n.vector === 14 ? ` (cr2 ${hex(n.cr2)} err ${n.errorCode})` : ''} eip ${hex(n.eip)} ${regs(n.regs)} eflags=${hex(n.eflags)}`,
     `emulated: vector ${e.vector}${e.vector === 14 ? ` (cr2 ${hex(e.cr2)} err ${e.errorCode})` : ''} eip ${hex(e.eip)} ${regs(e.regs)} eflags=${hex(e.eflags)}`,

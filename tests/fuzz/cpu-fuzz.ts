@@ -7,20 +7,26 @@
  *   --first K     start at case K
  *   --family F    only instructions of family F (templates.ts), e.g. shift, string, bcd
  *   --batch B     cases per native harness process (default 20,000)
+ *   --jobs J      processes in parallel (default: the cores, at most 4)
+ *   --chunk C     cases per process before it is replaced (default 200,000; bounds memory)
  *   --strict      count known failures (known-failures.ts) as failures too
  *   --known       run the known failures' reproducers and print their reports
  *   --code HEX    run one hand-written case (int3 appended): --regs eax=1,ecx=0x10 --eflags N
- *                 --paging on|off (default on)
+ *                 --paging on|off (default on) --tier interp|jit (default interp)
  *
  * Exits 1 on the first unexplained mismatch, after printing its report.
  */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareCase, describe } from './compare.ts';
 import { EmulatorRunner } from './emulator.ts';
-import { newStats, runBatch } from './fuzz.ts';
+import { mergeMessage, newStats, type StatsMessage } from './fuzz.ts';
+import type { ChunkOrder } from './fuzz-child.ts';
 import { generateCase } from './generate.ts';
 import { initialShadow, SHADOW_SIZE } from './layout.ts';
-import { ensureHarness, runNative } from './native.ts';
+import { FUZZ_DIR, ensureHarness, runNative } from './native.ts';
 import { buildTemplates } from './templates.ts';
 import { KNOWN_FAILURES } from './known-failures.ts';
 import { handCase, parseRegs, runOne } from './repro.ts';
@@ -39,6 +45,9 @@ const { values } = parseArgs({
     regs: { type: 'string' },
     eflags: { type: 'string' },
     paging: { type: 'string' },
+    tier: { type: 'string' },
+    jobs: { type: 'string' },
+    chunk: { type: 'string' },
   },
 });
 
@@ -64,7 +73,7 @@ if (values.known) {
 }
 
 if (values.code !== undefined) {
-  const g = handCase({ code: values.code, regs: parseRegs(values.regs), eflags: values.eflags ? Number(values.eflags) : undefined, paging: values.paging !== 'off' });
+  const g = handCase({ code: values.code, regs: parseRegs(values.regs), eflags: values.eflags ? Number(values.eflags) : undefined, paging: values.paging !== 'off', jit: values.tier === 'jit' });
   const ran = runOne(g);
   console.log(ran.verdict.ok ? ran.report.replace(/^CPU fuzz mismatch[^\n]*/, 'hand-written case: native and emulated agree') : ran.report);
   process.exit(ran.verdict.ok ? 0 : 1);
@@ -76,7 +85,7 @@ if (values.case !== undefined) {
   const g = generateCase(templates, seed, k);
   const native = runNative([g.input]);
   const initial = initialShadow(g.input.memSeed);
-  const e = new EmulatorRunner(native.selectors, g.input.paging).run(g.input, initial);
+  const e = new EmulatorRunner(native.selectors, g.input.paging, g.input.jit).run(g.input, initial);
   const v = compareCase(g, initial, native.results[0]!, e, new Uint8Array(SHADOW_SIZE));
   console.log(describe(g, v, native.results[0]!, e).replace(/^CPU fuzz mismatch/, v.ok ? 'CPU fuzz case (native and emulated agree)' : 'CPU fuzz mismatch'));
   process.exit(v.ok ? 0 : 1);
@@ -85,11 +94,29 @@ if (values.case !== undefined) {
 const count = last(values.count, 2_000_000);
 const batch = Number(values.batch ?? 20_000);
 const first = Number(values.first ?? 0);
-console.log(`cpu-fuzz: seed ${seed}, ${count} cases from ${first}${values.family ? `, family ${values.family}` : ''}`);
+const jobs = Math.max(1, Number(values.jobs ?? Math.min(availableParallelism(), 4)));
+const chunk = Math.max(batch, Number(values.chunk ?? 200_000));
+console.log(`cpu-fuzz: seed ${seed}, ${count} cases from ${first}${values.family ? `, family ${values.family}` : ''}, ${jobs} processes`);
 const stats = newStats();
 const t0 = Date.now();
-for (let k = first; k < first + count; k += batch) {
-  runBatch({ seed, first: k, count: Math.min(batch, first + count - k), templates }, stats);
+const children = new Set<ChildProcess>();
+let next = first;
+const end = first + count;
+
+function finish(code: number): never {
+  for (const c of children) c.kill();
+  if (code === 0) {
+    const secs = (Date.now() - t0) / 1000;
+    // Per-process rates: native, emulated, generated are each measured inside one process.
+    const rate = (s: number): string => `${(stats.cases / s).toFixed(0)}/s`;
+    console.log(`cpu-fuzz: ${stats.cases} cases agree in ${secs.toFixed(1)} s (${(stats.cases / secs).toFixed(0)}/s over ${jobs} processes); per process: native ${rate(stats.nativeSeconds)}, emulated ${rate(stats.emulatedSeconds)}, generated ${rate(stats.generateSeconds)}`);
+    console.log(`  ${stats.mnemonics.size} mnemonics, ${stats.records.size} opcode records; faults ${[...stats.faults].sort((a, b) => a[0] - b[0]).map(([v, n]) => `#${v}×${n}`).join(' ')}`);
+    for (const k of KNOWN_FAILURES) if (stats.known.has(k.id)) console.log(`  known failure ${k.id} (${stats.known.get(k.id)} cases): ${k.summary}`);
+  }
+  process.exit(code);
+}
+
+function progress(): void {
   const known = [...stats.known].map(([id, n]) => `${id}×${n}`).join(' ');
   const secs = (Date.now() - t0) / 1000;
   console.log(`  ${stats.cases} cases, ${(stats.cases / secs).toFixed(0)}/s${known ? `, known failures ${known}` : ''}`);
@@ -97,11 +124,34 @@ for (let k = first; k < first + count; k += batch) {
   if (stats.mismatches.length || strictHit) {
     for (const m of stats.mismatches) console.log(`\n${m.report}`);
     if (strictHit) console.log(`\nknown failures hit (--strict): ${known}`);
-    process.exit(1);
+    finish(1);
   }
 }
-const secs = (Date.now() - t0) / 1000;
-const rate = (n: number, s: number): string => `${(n / s).toFixed(0)}/s`;
-console.log(`cpu-fuzz: ${stats.cases} cases agree in ${secs.toFixed(1)} s — native ${rate(stats.cases, stats.nativeSeconds)}, emulated ${rate(stats.cases, stats.emulatedSeconds)}, generated ${rate(stats.cases, stats.generateSeconds)}`);
-console.log(`  ${stats.mnemonics.size} mnemonics; faults ${[...stats.faults].sort((a, b) => a[0] - b[0]).map(([v, n]) => `#${v}×${n}`).join(' ')}`);
-for (const k of KNOWN_FAILURES) if (stats.known.has(k.id)) console.log(`  known failure ${k.id} (${stats.known.get(k.id)} cases): ${k.summary}`);
+
+function launch(): void {
+  if (next >= end) {
+    if (children.size === 0) finish(0);
+    return;
+  }
+  const order: ChunkOrder = { seed, first: next, count: Math.min(chunk, end - next), batch, family: values.family };
+  next += order.count;
+  const child = fork(join(FUZZ_DIR, 'fuzz-child.ts'), [], { execArgv: ['--import', 'tsx'] });
+  children.add(child);
+  child.on('message', (m: { stats?: StatsMessage; done?: boolean }) => {
+    if (m.stats) {
+      mergeMessage(stats, m.stats);
+      progress();
+    }
+  });
+  child.on('exit', (code) => {
+    children.delete(child);
+    if (code !== 0 && code !== null) {
+      console.error(`cpu-fuzz: the process for cases ${order.first}–${order.first + order.count - 1} exited with ${code}`);
+      finish(2);
+    }
+    launch();
+  });
+  child.send(order);
+}
+
+for (let j = 0; j < jobs; j++) launch();

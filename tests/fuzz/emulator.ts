@@ -9,12 +9,31 @@
  * and STACK pages, loads registers and EFLAGS, and runs until the exception hook sees the
  * closing int3 or a fault; the hook records the vector and EIP and halts the CPU.
  */
-import { Cpu, STOP_HALT, X86, type ExceptionInfo } from '../../runtime/cpu/index.ts';
+import { CodeCache, Cpu, STOP_HALT, X86, type ExceptionInfo } from '../../runtime/cpu/index.ts';
+import type { Block } from '../../runtime/cpu/insn.ts';
+import { translate } from '../../runtime/cpu/translate.ts';
 import { MachineMemory } from '../../runtime/mem/machine.ts';
 import {
   CODE_BASE, CODE_SIZE, DATA_PAGES, EMU_MEMORY_BYTES, HAS_ERROR_CODE, MAPPED, PAGES_SIZE, SHADOW_SIZE, STACK_PAGES,
   type CaseInput, type EmulatedResult,
 } from './layout.ts';
+
+/**
+ * A code cache that translates every block as soon as it is decoded, so a case that runs once
+ * exercises the translation tier (runtime/cpu/translate.ts) instead of the interpreter.
+ */
+class TranslateAtOnce extends CodeCache {
+  /** Blocks translated, and blocks the tier declined (an instruction without template source). */
+  translated = 0;
+  declined = 0;
+
+  override add(block: Block): void {
+    super.add(block);
+    block.jit ??= translate(block);
+    if (block.jit) this.translated++;
+    else this.declined++;
+  }
+}
 
 /** Instructions a case may retire before it counts as a hang (cases are at most a few dozen). */
 const BUDGET = 100_000;
@@ -24,20 +43,27 @@ const USER_FLAGS = X86.IF;
 export class EmulatorRunner {
   readonly mem = new MachineMemory(EMU_MEMORY_BYTES);
   readonly cpu: Cpu;
+  private readonly tier: TranslateAtOnce | undefined;
   private exception: ExceptionInfo | undefined;
   private exceptionEip = 0;
   private readonly filler = new Uint8Array(CODE_SIZE).fill(0xcc);
 
-  /** `selectors`: ES CS SS DS FS GS as the native harness reported them. */
-  constructor(selectors: readonly number[], readonly paging = false) {
-    this.cpu = new Cpu(this.mem, {
-      exception: (cpu, info) => {
+  /**
+   * `selectors`: ES CS SS DS FS GS as the native harness reported them. `jit`: run every block
+   * through the translation tier (else the interpreter only).
+   */
+  constructor(selectors: readonly number[], readonly paging = false, readonly jit = false) {
+    const hooks = {
+      exception: (cpu: Cpu, info: ExceptionInfo) => {
         this.exception = info;
         this.exceptionEip = cpu.eip;
         cpu.halt();
       },
       rdtsc: () => 0n,
-    });
+    };
+    this.tier = jit ? new TranslateAtOnce(this.mem) : undefined;
+    this.cpu = new Cpu(this.mem, hooks, this.tier);
+    this.cpu.translate = false; // no hotness-driven translation: each runner is one tier
     const cpu = this.cpu;
     if (paging) {
       cpu.efer = X86.EFER_NXE;
@@ -47,6 +73,11 @@ export class EmulatorRunner {
     } else cpu.setCr0(X86.CR0_PE); // protected mode, paging off: linear = physical
     for (const seg of [X86.ES, X86.CS, X86.SSR, X86.DS, X86.FS, X86.GS]) cpu.setSegment(seg, selectors[seg] ?? 0);
     this.mem.writeBytes(CODE_BASE, this.filler);
+  }
+
+  /** Blocks run through the translation tier so far, and blocks it declined. */
+  get translation(): { translated: number; declined: number } {
+    return { translated: this.tier?.translated ?? 0, declined: this.tier?.declined ?? 0 };
   }
 
   /**

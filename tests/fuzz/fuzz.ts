@@ -13,8 +13,9 @@ import { KNOWN_FAILURES, knownFailure } from './known-failures.ts';
 export interface Mismatch {
   caseIndex: number;
   report: string;
-  generated: GeneratedCase;
-  verdict: Verdict;
+  /** Absent when the mismatch came from a child process. */
+  generated?: GeneratedCase;
+  verdict?: Verdict;
 }
 
 export interface BatchStats {
@@ -46,9 +47,20 @@ export interface FuzzOptions {
   maxMismatches?: number;
 }
 
-/** One emulator per paging mode (switching modes per case would flush the TLB every time). */
+/** One emulator per paging mode and tier (switching per case would flush the TLB every time). */
 const emulators: (EmulatorRunner | undefined)[] = [];
 let defaultTemplates: TemplateSet | undefined;
+
+/** Blocks the translation-tier runners translated, and declined, so far in this process. */
+export function translationStats(): { translated: number; declined: number } {
+  let translated = 0, declined = 0;
+  for (const e of emulators) {
+    if (!e) continue;
+    translated += e.translation.translated;
+    declined += e.translation.declined;
+  }
+  return { translated, declined };
+}
 
 export function newStats(): BatchStats {
   return { cases: 0, nativeSeconds: 0, emulatedSeconds: 0, generateSeconds: 0, mnemonics: new Map(), records: new Map(), prefixes: new Map(), faults: new Map(), mismatches: [], known: new Map() };
@@ -95,14 +107,14 @@ function runInto(o: FuzzOptions, stats: BatchStats): void {
   const native = runNative(cases.map((c) => c.input));
   stats.nativeSeconds += now() - t0;
 
-  const emulator = (paging: boolean): EmulatorRunner => (emulators[+paging] ??= new EmulatorRunner(native.selectors, paging));
+  const emulator = (paging: boolean, jit: boolean): EmulatorRunner => (emulators[+paging + 2 * +jit] ??= new EmulatorRunner(native.selectors, paging, jit));
   const initial = new Uint8Array(SHADOW_SIZE);
   const scratch = new Uint8Array(SHADOW_SIZE);
   t0 = now();
   for (let k = 0; k < cases.length; k++) {
     const g = cases[k]!;
     initialShadow(g.input.memSeed, initial);
-    const e = emulator(g.input.paging).run(g.input, initial);
+    const e = emulator(g.input.paging, g.input.jit).run(g.input, initial);
     const n = native.results[k]!;
     const v = compareCase(g, initial, n, e, scratch);
     stats.cases++;
@@ -124,6 +136,51 @@ function runInto(o: FuzzOptions, stats: BatchStats): void {
     }
   }
   stats.emulatedSeconds += now() - t0;
+}
+
+/** BatchStats as plain data (for a child process to send): maps as entry lists, reports only. */
+export interface StatsMessage {
+  cases: number;
+  nativeSeconds: number;
+  emulatedSeconds: number;
+  generateSeconds: number;
+  mnemonics: [string, number][];
+  records: [string, number][];
+  prefixes: [string, number][];
+  faults: [number, number][];
+  known: [string, number][];
+  mismatches: { caseIndex: number; report: string }[];
+}
+
+export function statsToMessage(s: BatchStats): StatsMessage {
+  return {
+    cases: s.cases,
+    nativeSeconds: s.nativeSeconds,
+    emulatedSeconds: s.emulatedSeconds,
+    generateSeconds: s.generateSeconds,
+    mnemonics: [...s.mnemonics],
+    records: [...s.records],
+    prefixes: [...s.prefixes],
+    faults: [...s.faults],
+    known: [...s.known],
+    mismatches: s.mismatches.map((m) => ({ caseIndex: m.caseIndex, report: m.report })),
+  };
+}
+
+/** Add a child's message to `into` (mismatches carry their report only). */
+export function mergeMessage(into: BatchStats, m: StatsMessage): void {
+  const s = newStats();
+  s.cases = m.cases;
+  s.nativeSeconds = m.nativeSeconds;
+  s.emulatedSeconds = m.emulatedSeconds;
+  s.generateSeconds = m.generateSeconds;
+  for (const [k, n] of m.mnemonics) s.mnemonics.set(k, n);
+  for (const [k, n] of m.records) s.records.set(k, n);
+  for (const [k, n] of m.prefixes) s.prefixes.set(k, n);
+  for (const [k, n] of m.faults) s.faults.set(k, n);
+  for (const [k, n] of m.known) s.known.set(k, n);
+  mergeStats(into, s);
+  for (const x of m.mismatches) into.mismatches.push(x as Mismatch);
 }
 
 export { KNOWN_FAILURES };

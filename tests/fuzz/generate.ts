@@ -295,7 +295,7 @@ function tryGenerate(set: TemplateSet, rng: Rng, seed: number, index: number): G
   return {
     seed,
     index,
-    input: { codeAddr, code, regs, eflags, memSeed: rng.u32(), paging },
+    input: { codeAddr, code, regs, eflags, memSeed: rng.u32(), paging, jit: rng.chance(0.35) },
     listing: items.map((it, k) => ({ off: offs[k]!, len: it.bytes.length, mnemonic: it.mnemonic, family: it.family, setup: it.setup, prefixes: it.prefixes, record: it.record })),
     masks,
   };

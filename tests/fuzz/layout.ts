@@ -120,6 +120,8 @@ export interface CaseInput {
    * so accesses beyond them fault as natively; else paging off (linear = physical).
    */
   paging: boolean;
+  /** Emulator only: run the blocks through the translation tier instead of the interpreter. */
+  jit: boolean;
 }
 
 /** Encoded size of a case: codeAddr, 8 regs, eflags, memSeed (u32 each), u16 length, code. */

@@ -15,6 +15,7 @@ export interface HandCase {
   regs?: Partial<Record<string, number>>;
   eflags?: number;
   paging?: boolean;
+  jit?: boolean;
   codeAddr?: number;
   memSeed?: number;
   /** The instructions, for matchers that look at mnemonics: [mnemonic, length]. */
@@ -40,7 +41,7 @@ export function handCase(h: HandCase): GeneratedCase {
   return {
     seed: 0,
     index: 0,
-    input: { codeAddr: h.codeAddr ?? 0x10000000, code: Uint8Array.from(bytes), regs, eflags: h.eflags ?? 0x2, memSeed: h.memSeed ?? 1, paging: h.paging ?? true },
+    input: { codeAddr: h.codeAddr ?? 0x10000000, code: Uint8Array.from(bytes), regs, eflags: h.eflags ?? 0x2, memSeed: h.memSeed ?? 1, paging: h.paging ?? true, jit: h.jit ?? false },
     listing,
     masks: { regTaint: new Uint32Array(8), undefFlags: 0, memTaint: [] },
   };
@@ -57,7 +58,7 @@ export interface Ran {
 export function runOne(g: GeneratedCase): Ran {
   const native = runNative([g.input]);
   const initial = initialShadow(g.input.memSeed);
-  const emulated = new EmulatorRunner(native.selectors, g.input.paging).run(g.input, initial);
+  const emulated = new EmulatorRunner(native.selectors, g.input.paging, g.input.jit).run(g.input, initial);
   const n = native.results[0]!;
   const verdict = compareCase(g, initial, n, emulated, new Uint8Array(SHADOW_SIZE));
   return { verdict, native: n, emulated, report: describe(g, verdict, n, emulated) };
