@@ -46,7 +46,8 @@ export function planIntent(verb: Verb, d: Domain, cur: IntentRecord): { change: 
       if (!HAS_DOMAIN.includes(phase)) refuse(`it is ${phase}; use \`xenoform start ${name}\``);
       return { change: (i) => { i.restart++; i.paused = false; }, message: `Domain ${name} will be shut down and started again` };
     case 'reboot':
-      if (!RUNNING.includes(phase)) refuse(`it is ${phase}, not Running`);
+      if (phase === 'Paused') refuse('it is Paused: a paused guest cannot reboot; unpause it first');
+      if (phase !== 'Running') refuse(`it is ${phase}, not Running`);
       return { change: (i) => { i.reboot++; }, message: `Domain ${name} is asked to reboot (onReboot: ${d.spec.onReboot ?? 'restart'})` };
     case 'shutdown':
       if (!RUNNING.includes(phase)) refuse(`it is ${phase}, not Running`);

@@ -84,15 +84,15 @@ export class ApiServer {
       if (req.method === 'GET' && p === '/healthz') return json(res, 200, { ok: true, ...this.o.info });
       if (req.method === 'GET' && p === '/metrics') return text(res, 200, metricsText(c), 'text/plain; version=0.0.4');
       if (req.method === 'GET' && p === '/xl/list') return json(res, 200, { items: await c.opts.hv.list() });
-      if (req.method === 'GET' && p === '/api/v1/events') return this.events(req, res, q);
-      if (req.method === 'POST' && p === '/diff') return this.diff(req, res);
-      if (p === API_PREFIX && req.method === 'GET') return this.domains(req, res, q);
+      if (req.method === 'GET' && p === '/api/v1/events') return await this.events(req, res, q);
+      if (req.method === 'POST' && p === '/diff') return await this.diff(req, res);
+      if (p === API_PREFIX && req.method === 'GET') return await this.domains(req, res, q);
       if (p.startsWith(API_PREFIX + '/')) {
         const [name, sub, ...extra] = p.slice(API_PREFIX.length + 1).split('/').map(decodeURIComponent);
         if (!name || extra.length) throw new HttpError(404, 'NotFound', `no route ${p}`);
-        if (req.method === 'GET' && sub === undefined) return this.domain(req, res, name, q);
-        if (req.method === 'GET' && sub === 'log') return this.log(req, res, name, q);
-        if (req.method === 'POST' && sub !== undefined && (VERBS as readonly string[]).includes(sub)) return this.verb(res, name, sub as Verb);
+        if (req.method === 'GET' && sub === undefined) return await this.domain(req, res, name, q);
+        if (req.method === 'GET' && sub === 'log') return await this.log(req, res, name, q);
+        if (req.method === 'POST' && sub !== undefined && (VERBS as readonly string[]).includes(sub)) return await this.verb(res, name, sub as Verb);
       }
       throw new HttpError(404, 'NotFound', `no route ${req.method} ${p}`);
     } catch (e) {
