@@ -18,6 +18,9 @@ import { Xenstored } from './devices/xenstore/xenstored.ts';
 import { ConsoleBackend, ConsoleLog, HvConsoleBuffer } from './devices/console/backend.ts';
 import { loadXenImage, type XenImage } from './boot/elf.ts';
 import { buildDomain } from './boot/builder.ts';
+import { pageTypesOf, type PageTypes } from './mem/pagetype.ts';
+import { m2pOf } from './mem/m2p.ts';
+import { tryEmulatePtWrite } from './hv/ptwr.ts';
 
 export interface HostOptions {
   /** Machine memory in bytes (default 64 GiB, backed lazily). */
@@ -81,6 +84,7 @@ export class Host implements HostContext {
   readonly xenstored: Xenstored;
   readonly events = new EventEmitter();
   readonly dom0Evtchn: EventChannels;
+  readonly pageTypes: PageTypes;
   private readonly domains = new Map<number, Domain>();
   private readonly services = new Map<number, DomainServices>();
   private readonly sched: CreditScheduler;
@@ -110,6 +114,7 @@ export class Host implements HostContext {
       kick: () => undefined,
       peer: (d) => this.evtchnOf(d),
     });
+    this.pageTypes = pageTypesOf(this);
     this.log = (d, message) => this.events.emit('log', { domid: d.id, name: d.name, message });
   }
 
@@ -177,8 +182,18 @@ export class Host implements HostContext {
       const consolePort = d.evtchn.allocUnbound(0);
       const storePort = d.evtchn.allocUnbound(0);
       const layout = buildDomain(d, image, { cmdline: spec.cmdline, consolePort, storePort });
-      void layout;
       this.domains.set(id, d);
+      // Xen's view of the new memory: the M2P, the shared pages, and the bootstrap page tables
+      // validated and pinned with vCPU 0's CR3 holding them (xc_dom_boot → MMUEXT_PIN_L3_TABLE).
+      const m2p = m2pOf(this.mem);
+      mfns.forEach((mfn, pfn) => m2p.set(mfn, pfn));
+      for (const mfn of [d.sharedInfo.mfn, d.consoleMfn, d.storeMfn]) {
+        if (!this.pageTypes.shareXenPage(d, mfn)) throw new HostError('EINVAL', `cannot share frame ${mfn} with domain ${id}`);
+      }
+      const pinned = this.pageTypes.pin(d, layout.l3Mfn, 3);
+      if (pinned !== 0) throw new HostError('EINVAL', `the bootstrap page tables of "${spec.name}" do not validate (errno ${-pinned})`);
+      const based = this.pageTypes.setBaseptr(d.vcpus[0]!, layout.l3Mfn);
+      if (based !== 0) throw new HostError('EINVAL', `cannot load the bootstrap page tables of "${spec.name}" (errno ${-based})`);
       this.attachServices(d, pages);
     } catch (e) {
       if (d) this.releaseFrames(d);
@@ -307,13 +322,10 @@ export class Host implements HostContext {
     this.events.emit('domain', { ...this.info(d), state: '-----d', destroyed: true });
   }
 
+  /** Drop every reference the domain holds and give its frames back (page types decide when). */
   private releaseFrames(d: Domain): void {
-    for (let pfn = 0; pfn < d.p2m.length; pfn++) {
-      const mfn = d.p2m[pfn]!;
-      if (mfn >= 0 && this.frames.owner(mfn) === d.id) this.frames.release(mfn);
-      d.p2m[pfn] = -1;
-    }
-    if (this.frames.owner(d.sharedInfo.mfn) === d.id) this.frames.release(d.sharedInfo.mfn);
+    this.pageTypes.releaseDomain(d);
+    d.p2m.fill(-1);
   }
 
   // ---- running ------------------------------------------------------------------------------

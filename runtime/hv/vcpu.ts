@@ -11,6 +11,7 @@ import type { Domain } from './domain.ts';
 import { SI, VI, VT } from './shared.ts';
 import { VIRQ_TIMER } from './evtchn.ts';
 import { hypercall } from './hypercall.ts';
+import { tryEmulatePtWrite } from './ptwr.ts';
 
 /** Selectors of the flat segments Xen provides (arch-x86/xen-x86_32.h). */
 export const FLAT_RING1_CS = 0xe019;
@@ -239,6 +240,9 @@ export class VCpu {
 
   /** Reflect a processor exception to the guest's handler, or crash the domain if it has none. */
   bounceException(vector: number, errorCode: number): void {
+    // A write to one of the guest's own page tables under writable_pagetables is emulated
+    // (ptwr), not reflected (xen-abi.md §7).
+    if (vector === X86.PFV && this.cpu.cpl === 1 && (errorCode & 3) === 3 && tryEmulatePtWrite(this, this.cpu.cr2, errorCode)) return;
     const t = this.traps[vector];
     if (vector === X86.PFV) this.domain.sharedInfo.setU32(this.vi + VI.ARCH_CR2, this.cpu.cr2);
     if (!t || t.eip === 0 && t.cs === 0) {
