@@ -639,9 +639,22 @@ export function jump(e: Emit): void {
   e.needFlags(flagReads(name));
   const { position, total } = e.pos;
   const rel8 = e.t.spec.operands === 'Jb';
+  const loops = name === 'loop' || name === 'loope' || name === 'loopne' || name === 'jecxz';
+  if (rel8 && !loops && name !== 'jmp' && e.pos.paging && e.rng.chance(0.02)) {
+    // Jcc with a 16-bit operand size: a taken branch truncates EIP to 16 bits (SDM Vol. 2A
+    // "Jcc"), far below anything mapped, so it faults on the fetch; not taken, it falls through.
+    e.prefixes.push(0x66);
+    e.imm(1, 8);
+    e.mayFault = true;
+    e.mnemonic = `${name} (o16)`;
+    return;
+  }
   const far = Math.min(total, position + (rel8 ? 4 : 8));
   const target = e.rng.range(position + 1, far);
   e.jump = { bytes: rel8 ? 1 : 4, target };
+  // Prefixes the CPU ignores here: branch hints (2E/3E) on Jcc, BND (F2) as in MPX-era code.
+  if (!loops && name !== 'call' && name !== 'jmp' && e.rng.chance(0.1)) e.seg = e.rng.pick([0x2e, 0x3e]);
+  if (!loops && e.rng.chance(0.05)) e.prefixes.push(0xf2);
   if (name === 'loop' || name === 'loope' || name === 'loopne') {
     const c = e.st.getReg(ECX, 32);
     if (c.t) throw INFEASIBLE;
@@ -667,6 +680,12 @@ export function indirect(e: Emit): void {
     e.labelReloc = { at: 1, target };
     e.push(4, unknown(false));
     e.pop(4);
+    // REPZ RET (gcc's AMD K8 tuning) and BND RET: prefixes the CPU ignores on RET.
+    if (e.rng.chance(0.15)) {
+      const p = e.rng.pick([0xf3, 0xf2]);
+      e.prefixes.push(p);
+      e.mnemonic = p === 0xf3 ? 'repz ret' : 'bnd ret';
+    }
     if (e.t.spec.operands === 'Iw') {
       const n = e.read(e.imm(2, 16, e.rng.pick([0, 2, 4, 8, 12, e.rng.int(64)]))).v!;
       const sp = e.st.known(ESP)!;
@@ -694,7 +713,7 @@ export function indirect(e: Emit): void {
     }
   }
   e.jump = { bytes: 0, target };
-  e.mnemonic = e.mnemonic === name ? `${name}${name === 'ret' ? '' : ' indirect'}` : `${e.mnemonic} indirect`;
+  if (name !== 'ret') e.mnemonic = e.mnemonic === name ? `${name} indirect` : `${e.mnemonic} indirect`;
 }
 
 // ---- self-modifying code ------------------------------------------------------------------------------
