@@ -92,9 +92,11 @@ export class Domain {
     this.cap = cfg.cap ?? 0;
     this.p2m = new Int32Array(cfg.maxPages).fill(-1);
     this.createdAt = host.clock.now();
-    // shared_info: a hypervisor page shared with the guest; we account it to the domain.
-    const [si] = host.frames.allocate(id, 1);
-    this.sharedInfo = new FramePage(host.mem, si!);
+    // shared_info: a hypervisor page shared with the guest; we account it to the domain. Its
+    // machine address travels in a 32-bit field (start_info.shared_info), so it lives below
+    // 4 GiB, as Xen's xenheap pages for 32-bit guests do.
+    const si = host.frames.allocateBelow(id, 1 << 20);
+    this.sharedInfo = new FramePage(host.mem, si);
     this.sharedInfo.zero();
     const self = this;
     this.evtchn = new EventChannels({
