@@ -1,5 +1,5 @@
 /**
- * Emitting one instruction: an `Emit` is handed to a family's emitter (families.ts), which picks
+ * Emitting one instruction: an `Emit` is handed to a family's emitter (families/), which picks
  * operands through it — each pick both shapes the encoding and reads or updates the abstract
  * state (state.ts) — and then assembles the bytes from the opcode table record.
  *

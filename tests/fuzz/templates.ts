@@ -1,13 +1,13 @@
 /**
  * The fuzzable instructions, derived from the CPU's opcode table (runtime/cpu/table.ts
- * `OPCODES`): every record is either given a family emitter (families.ts) and a weight, or
+ * `OPCODES`): every record is either given a family emitter (families/) and a weight, or
  * excluded with the reason. A record the classification does not know is an error, so a new
  * opcode cannot slip past the fuzzer unnoticed.
  */
 import { OPCODES } from '../../runtime/cpu/table.ts';
 import type { OpSpec } from '../../runtime/cpu/spec.ts';
 import type { Emit, Template } from './emit.ts';
-import * as F from './families.ts';
+import * as F from './families/index.ts';
 
 interface Family {
   emit: (e: Emit) => void;
