@@ -113,6 +113,7 @@ export class Host implements HostContext {
       nrVcpus: 1,
       kick: () => undefined,
       peer: (d) => this.evtchnOf(d),
+      maxPorts: 1 << 17,
     });
     this.pageTypes = pageTypesOf(this);
     this.log = (d, message) => this.events.emit('log', { domid: d.id, name: d.name, message });

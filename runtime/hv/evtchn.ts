@@ -46,6 +46,11 @@ export interface EvtchnHost {
   kick(vcpu: number): void;
   /** The event channels of another domain, or undefined if it does not exist. */
   peer(domid: number): EventChannels | undefined;
+  /**
+   * Port limit: 1,024 for a guest's 2-level ABI; Domain-0, which serves every guest's console
+   * and xenstore, gets as many as Xen's FIFO ABI allows (2^17).
+   */
+  readonly maxPorts?: number;
 }
 
 export class EventChannels {
@@ -56,23 +61,29 @@ export class EventChannels {
   private readonly listeners = new Map<number, (port: number) => void>();
 
   constructor(readonly host: EvtchnHost) {
+    this.maxPorts = host.maxPorts ?? NR_EVENT_CHANNELS;
     this.virqs = Array.from({ length: Math.max(1, host.nrVcpus) }, () => new Int32Array(NR_VIRQS));
     // Port 0 is reserved (never allocated), as in Xen.
     this.ports[0] = { state: ECS_FREE, vcpu: 0, remoteDom: 0, remotePort: 0, virq: 0 };
   }
 
+  private readonly maxPorts: number;
+  /** Lowest port that may be free (allocation starts its search here). */
+  private freeHint = 1;
+
   channel(port: number): Channel | undefined {
-    if (port <= 0 || port >= NR_EVENT_CHANNELS) return undefined;
+    if (port <= 0 || port >= this.maxPorts) return undefined;
     const c = this.ports[port];
     return c && c.state !== ECS_FREE ? c : undefined;
   }
 
   /** The lowest free port, or -ENOSPC. */
   private allocPort(): number {
-    for (let p = 1; p < NR_EVENT_CHANNELS; p++) {
+    for (let p = this.freeHint; p < this.maxPorts; p++) {
       const c = this.ports[p];
       if (c === undefined || c.state === ECS_FREE) {
         this.ports[p] = { state: ECS_FREE, vcpu: 0, remoteDom: 0, remotePort: 0, virq: 0 };
+        this.freeHint = p + 1;
         return p;
       }
     }
@@ -147,6 +158,7 @@ export class EventChannels {
       this.virqs[c.vcpu]![c.virq] = 0;
     }
     c.state = ECS_FREE;
+    if (port < this.freeHint) this.freeHint = port;
     this.listeners.delete(port);
     const si = this.host.sharedInfo;
     if (si) si.clearBit(SI.EVTCHN_PENDING + (port >> 5) * 4, port & 31);
