@@ -266,7 +266,7 @@ export class Cpu {
     const idx = (addr >>> 12) & 0x3ff;
     if (m.tagW[idx] === addr >>> 12 && (addr & 0xfff) <= 4096 - size) return;
     m.probeWrite(addr);
-    m.probeWrite((addr + size - 1) | 0);
+    if ((addr & 0xfff) > 4096 - size) m.probeWrite(((addr | 0xfff) + 1) | 0);
   }
 
   // ---- stack -------------------------------------------------------------------------------

@@ -195,8 +195,9 @@ export function decodeInsn(bytes: Bytes): Decoded | typeof NEEDS_MORE {
         else i.imm2 = v;
       }
     }
-    if (lock && (!spec.lock || !hasMem)) return fail(raiseUD, pos);
+    // Length > 15 outranks invalid-opcode (SDM Vol. 3 §6.9, Table 6-2).
     if (pos > 15) return fail(raiseGP, pos);
+    if (lock && (!spec.lock || !hasMem)) return fail(raiseUD, pos);
     const size = spec.width === 'b' ? 8 : spec.width === 'w' ? 16 : spec.width === 'd' ? 32 : osize;
     const form: Form = { size, mem: hasMem, osize, rep: spec.string ? rep : 0 };
     i.fn = handlerFor(spec, form);

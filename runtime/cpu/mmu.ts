@@ -287,19 +287,27 @@ export class Mmu implements WriteWatcher {
   }
 
   read16Slow(addr: number): number {
-    if ((addr & 0xfff) === 0xfff) return this.read8Slow(addr) | (this.read8Slow((addr + 1) | 0) << 8);
+    if ((addr & 0xfff) === 0xfff) return this.readSplit(addr, 2);
     const idx = this.readEntry(addr);
     return this.dv[idx]!.getUint16(this.base[idx]! + (addr & 0xfff), true);
   }
 
   read32Slow(addr: number): number {
-    if ((addr & 0xfff) > 0xffc) {
-      let v = 0;
-      for (let n = 3; n >= 0; n--) v = (v << 8) | this.read8Slow((addr + n) | 0);
-      return v;
-    }
+    if ((addr & 0xfff) > 0xffc) return this.readSplit(addr, 4);
     const idx = this.readEntry(addr);
     return this.dv[idx]!.getInt32(this.base[idx]! + (addr & 0xfff), true);
+  }
+
+  /**
+   * A read crossing a page boundary: both pages are checked first, the lower one first, so a
+   * fault reports the lowest inaccessible address (the access's first byte, or the second page's).
+   */
+  private readSplit(addr: number, size: number): number {
+    this.readEntry(addr);
+    this.readEntry(((addr | 0xfff) + 1) | 0);
+    let v = 0;
+    for (let n = size - 1; n >= 0; n--) v = (v << 8) | this.read8Slow((addr + n) | 0);
+    return size === 4 ? v | 0 : v;
   }
 
   write8Slow(addr: number, v: number): void {
@@ -322,7 +330,7 @@ export class Mmu implements WriteWatcher {
   /** A write crossing a page boundary: check both pages before writing either (restartable). */
   private writeSplit(addr: number, v: number, size: number): void {
     this.writeEntry(addr);
-    this.writeEntry((addr + size - 1) | 0);
+    this.writeEntry(((addr | 0xfff) + 1) | 0);
     for (let n = 0; n < size; n++) {
       const a = (addr + n) | 0;
       const idx = this.writeEntry(a);

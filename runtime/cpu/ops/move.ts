@@ -30,7 +30,7 @@ const specs: OpSpec[] = [
   },
   {
     op: 0x87, name: 'xchg', operands: 'Ev,Gv', lock: true, hot: 2,
-    body: (f) => `${pre(f)} const a = ${rE(f)}; const b = ${rG(f)}; ${wE(f, 'b')} ${wG(f, 'a')}`,
+    body: (f) => `${preRMW(f)} const a = ${rE(f)}; const b = ${rG(f)}; ${wE(f, 'b')} ${wG(f, 'a')}`,
   },
   { op: 0x90, name: 'nop', operands: '', hot: 2, body: () => '' },
   { op: 0x1b6, name: 'movzx', operands: 'Gv,Eb', hot: 3, body: (f) => `${pre(f)} ${wG(f, rE(f, 8))}` },
@@ -67,7 +67,7 @@ const specs: OpSpec[] = [
     // CMPXCHG8B m64: ZF reports equality; the other flags are unaffected.
     op: 0x1c7, ext: 1, name: 'cmpxchg8b', operands: 'Mq', lock: true, hot: 1,
     body: () => `const ea = ${'((c.segBase[i.seg] + c.r32[i.base] + (c.r32[i.index] << i.scale) + i.disp) | 0)'};
-      const lo = c.read32(ea), hi = c.read32((ea + 4) | 0); c.mmu.probeWrite(ea); c.mmu.probeWrite((ea + 7) | 0);
+      c.probeWrite(ea, 8); const lo = c.read32(ea), hi = c.read32((ea + 4) | 0);
       if (lo === c.r32[0] && hi === c.r32[2]) { c.write32(ea, c.r32[3]); c.write32((ea + 4) | 0, c.r32[1]); H.setZero(c, true); }
       else { c.write32(ea, lo); c.write32((ea + 4) | 0, hi); c.r32[0] = lo; c.r32[2] = hi; H.setZero(c, false); }`,
   },

@@ -73,6 +73,7 @@ specs.push(
           for (let k = 1; k < level; k++) { p = (p - ${n}) | 0; sp = (sp - ${n}) | 0; c.${w}((b + sp) | 0, c.${rd}((b + p) | 0)); }
           sp = (sp - ${n}) | 0; c.${w}((b + sp) | 0, frame${f.osize === 16 ? ' & 0xffff' : ''});
         }
+        c.probeWrite((b + sp - size) | 0, ${n}); /* a write at the final ESP must not fault (SDM ENTER #PF) */
         ${f.osize === 32 ? 'c.r32[5] = frame;' : 'c.r16[10] = frame & 0xffff;'} c.r32[4] = (sp - size) | 0;`;
     },
   },

@@ -34,7 +34,8 @@ function element(kind: Kind, s: Size): string {
 /** The body for one form; with a REP prefix the instruction loops and sets EIP itself. */
 export function stringBody(kind: Kind, f: Form, rep: number): string {
   const s = f.size;
-  const step = `const d = (c.flags & 0x400) ? -${s / 8} : ${s / 8};`;
+  // INS/OUTS check I/O privilege before anything else, even with ECX = 0 (SDM Vol. 2B INS).
+  const step = `${kind === 'ins' || kind === 'outs' ? 'H.iopl(c); ' : ''}const d = (c.flags & 0x400) ? -${s / 8} : ${s / 8};`;
   if (!rep) return `${step} ${element(kind, s)}`;
   const compares = kind === 'cmps' || kind === 'scas';
   const stop = compares ? (rep === 1 ? 'if (res !== 0) break;' : 'if (res === 0) break;') : '';
