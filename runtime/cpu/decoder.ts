@@ -14,6 +14,7 @@ import type { CodeInvalidator, MachineMemory } from '../mem/machine.ts';
 
 /** Decoded instruction lists by code bytes (see decodeBlock). */
 const sharedDecodes = new Map<string, Insn[]>();
+const MAX_SHARED = 65536;
 
 const MAX_BLOCK_INSNS = process.env.XENOFORM_CPU_STEP ? 1 : 64;
 const NEEDS_MORE = -1;
@@ -245,7 +246,11 @@ export function decodeBlock(cpu: Cpu, eip: number, phys: number, u8: Uint8Array,
   // decoding is a pure function of the bytes and the decoded records are position-independent.
   const key = String.fromCharCode.apply(null, u8.subarray(base + start, base + off) as unknown as number[]);
   let shared = sharedDecodes.get(key);
-  if (shared === undefined) sharedDecodes.set(key, (shared = insns));
+  if (shared === undefined) {
+    // Bounded: past the cap the index starts afresh (blocks keep the lists they hold).
+    if (sharedDecodes.size >= MAX_SHARED) sharedDecodes.clear();
+    sharedDecodes.set(key, (shared = insns));
+  }
   const block = new Block(phys, shared, off - start, endsInJump);
   cpu.code.add(block);
   return block;

@@ -41,6 +41,8 @@ function specialize(i: Insn, src: string): string {
  * code — the same kernel in a thousand domains — shares one compiled function.
  */
 const compiled = new Map<string, (c: Cpu) => void>();
+/** Bounded: past the cap the index starts afresh (blocks keep the functions they hold). */
+const MAX_COMPILED = 16384;
 
 /** Compile a block; returns undefined if some instruction has no template source. */
 export function translate(block: Block): ((c: Cpu) => void) | undefined {
@@ -61,6 +63,7 @@ export function translate(block: Block): ((c: Cpu) => void) | undefined {
   if (fn === undefined) {
     const src = `"use strict"; return function block(c) { let k = 0; try {\n${body}} catch (e) { c.faultK = k; throw e; } };`;
     fn = new Function('H', src)(H) as (c: Cpu) => void;
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
     compiled.set(body, fn);
   }
   return fn;
