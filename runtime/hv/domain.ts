@@ -113,6 +113,23 @@ export class Domain {
     for (let v = 0; v < cfg.vcpus; v++) this.vcpus.push(new VCpu(this, v));
     // Every vCPU starts with events masked (xen-abi.md §2).
     for (let v = 0; v < 32; v++) this.sharedInfo.setU8(SI.VCPU_INFO + v * SI.VCPU_INFO_SIZE + 1, 1);
+    this.updateWallclock();
+  }
+
+  /**
+   * shared_info wallclock: the wall-clock time at system time 0, under its own version
+   * seqlock (xen.h: wc_version odd while updating; wc_sec_hi carries seconds above 32 bits).
+   */
+  updateWallclock(): void {
+    const si = this.sharedInfo;
+    const epoch = this.host.clock.epochNs;
+    const sec = Math.floor(epoch / 1e9);
+    const ver = si.u32(SI.WC_VERSION);
+    si.setU32(SI.WC_VERSION, (ver + 1) | 1);
+    si.setU32(SI.WC_SEC, sec % 0x100000000);
+    si.setU32(SI.WC_NSEC, Math.floor(epoch - sec * 1e9));
+    si.setU32(SI.WC_SEC_HI, Math.floor(sec / 0x100000000));
+    si.setU32(SI.WC_VERSION, ((ver + 1) | 1) + 1);
   }
 
   /** Pages currently backing the guest's pseudo-physical space (XENMEM_current_reservation). */
