@@ -20,7 +20,8 @@ import { loadXenImage, type XenImage } from './boot/elf.ts';
 import { buildDomain } from './boot/builder.ts';
 import { pageTypesOf, type PageTypes } from './mem/pagetype.ts';
 import { m2pOf } from './mem/m2p.ts';
-import { tryEmulatePtWrite } from './hv/ptwr.ts';
+import { grantTablesOf } from './hv/grant.ts';
+import { reservationOf } from './hv/hc/memory.ts';
 
 export interface HostOptions {
   /** Machine memory in bytes (default 64 GiB, backed lazily). */
@@ -191,6 +192,10 @@ export class Host implements HostContext {
       for (const mfn of [d.sharedInfo.mfn, d.consoleMfn, d.storeMfn]) {
         if (!this.pageTypes.shareXenPage(d, mfn)) throw new HostError('EINVAL', `cannot share frame ${mfn} with domain ${id}`);
       }
+      // Grant refs 0 and 1: the console and xenstore rings, granted to Domain-0 (xc_dom_gnttab_seed).
+      const grants = grantTablesOf(this);
+      grants.seed(d, 0, 0, d.consoleMfn);
+      grants.seed(d, 1, 0, d.storeMfn);
       const pinned = this.pageTypes.pin(d, layout.l3Mfn, 3);
       if (pinned !== 0) throw new HostError('EINVAL', `the bootstrap page tables of "${spec.name}" do not validate (errno ${-pinned})`);
       const based = this.pageTypes.setBaseptr(d.vcpus[0]!, layout.l3Mfn);
@@ -260,7 +265,7 @@ export class Host implements HostContext {
       domid: d.id,
       name: d.name,
       state: d.stateLetters,
-      memoryKiB: d.currentPages * 4,
+      memoryKiB: reservationOf(d) * 4,
       maxMemoryKiB: d.maxPages * 4,
       vcpus: d.vcpus.length,
       cpuTimeNs: d.cpuTimeNs,

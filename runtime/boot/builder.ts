@@ -55,11 +55,16 @@ export interface BootLayout {
 
 const roundUp = (v: number, a: number): number => Math.ceil(v / a) * a;
 
-/** Page tables (L3 + L2s + L1s) needed to map [base, end) with PAE (xg_dom_x86.c count_pgtables). */
+/**
+ * Page tables (L3 + L2s + L1s) needed to map [base, end) with PAE (xg_dom_x86.c
+ * count_pgtables). Xen requires the L2 of L3 slot 3 (it holds the hypervisor's mappings
+ * above HYPERVISOR_VIRT_START), so there is always one, mapped or not.
+ */
 function tablesFor(base: number, end: number): number {
   const l2 = Math.floor((end - 1) / 2 ** 30) - Math.floor(base / 2 ** 30) + 1;
+  const slot3 = Math.floor((end - 1) / 2 ** 30) < 3 ? 1 : 0;
   const l1 = Math.floor((end - 1) / 2 ** 21) - Math.floor(base / 2 ** 21) + 1;
-  return 1 + l2 + l1;
+  return 1 + l2 + slot3 + l1;
 }
 
 /** Compute the bootstrap layout for a kernel of `image` in `nrPages` pages. */
@@ -141,6 +146,7 @@ export function buildDomain(domain: Domain, image: XenImage, opts: BuildOptions)
     const g = Math.floor(va / 2 ** 30);
     if (!l2s.has(g)) l2s.set(g, next++);
   }
+  if (!l2s.has(3)) l2s.set(3, next++); // the slot-3 L2 Xen insists on (empty below the hole)
   for (let va = plan.virtBase; va < plan.mapEnd; va += 2 ** 21) l1s.set(Math.floor(va / 2 ** 21), next++);
   const setEntry = (tablePfn: number, index: number, mfn: number, flags: number): void => {
     const t = new FramePage(mem, domain.mfnOf(tablePfn));

@@ -8,6 +8,7 @@ import { readU16, readU32, readU8 } from '../guestmem.ts';
 import { fixSelector } from './types.ts';
 import { X86 } from '../../cpu/index.ts';
 import * as E from '../errno.ts';
+import { pageTypesOf } from '../../mem/pagetype.ts';
 
 const CTX = {
   FLAGS: 512,
@@ -57,13 +58,15 @@ export function initialiseVcpu(caller: VCpu, target: VCpu, ctx: number): number 
   if ((cs & 0xfffc) === 0 || (sels[0]! & 0xfffc) === 0) return -E.EINVAL;
 
   const cpu = target.cpu;
-  regs.forEach((v, k) => (cpu.r32[REG_ORDER[k]!] = v));
-  cpu.r32[X86.ESP] = esp;
   cpu.efer = X86.EFER_NXE;
   cpu.cr4 = X86.CR4_PAE;
-  cpu.mmu.pdptBase = l3 * 4096;
-  cpu.cr3 = cr3;
+  // The new CR3 must be a validated L3 of this domain: take the reference as NEW_BASEPTR does,
+  // never load an unchecked table (that would let a guest map any machine frame).
+  const rc = pageTypesOf(d.host).setBaseptr(target, l3);
+  if (rc !== 0) return rc;
   cpu.setCr0(X86.CR0_PE | X86.CR0_PG | X86.CR0_WP | 0x10);
+  regs.forEach((v, k) => (cpu.r32[REG_ORDER[k]!] = v));
+  cpu.r32[X86.ESP] = esp;
   cpu.setSegment(X86.CS, cs);
   [X86.SSR, X86.ES, X86.DS, X86.FS, X86.GS].forEach((seg, k) => cpu.setSegment(seg, sels[k]!));
   cpu.setFlags((eflags & ~(X86.IOPL | X86.VM | X86.NT)) | X86.IF);
