@@ -8,11 +8,11 @@
  *   boot stack · ≥ 512 KiB padding, the mapped region ending on a 4 MiB boundary.
  * It maps 1:1 onto the first pseudo-physical frames; the page tables are mapped read-only.
  */
+import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, ESI, ESP, FS, GS, SSR } from '../cpu/constants.ts';
 import type { Domain } from '../hv/domain.ts';
 import { FramePage, START } from '../hv/shared.ts';
 import { FLAT_RING1_CS, FLAT_RING1_DS } from '../hv/vcpu.ts';
 import { HYPERVISOR_VIRT_START } from '../hv/hc/version.ts';
-import { X86 } from '../cpu/index.ts';
 import type { XenImage } from './elf.ts';
 
 const PAGE = 4096;
@@ -185,16 +185,16 @@ export function buildDomain(domain: Domain, image: XenImage, opts: BuildOptions)
   // 6. vCPU 0 entry state (xg_dom_x86.c vcpu_x86_32).
   const l3Mfn = domain.mfnOf(l3);
   const cpu = domain.vcpus[0]!.cpu;
-  cpu.efer = X86.EFER_NXE;
-  cpu.cr4 = X86.CR4_PAE;
+  cpu.efer = EFER_NXE;
+  cpu.cr4 = CR4_PAE;
   cpu.mmu.pdptBase = l3Mfn * PAGE;
   cpu.cr3 = ((l3Mfn << 12) | (l3Mfn >>> 20)) >>> 0; // xen_pfn_to_cr3
-  cpu.setCr0(X86.CR0_PE | X86.CR0_PG | X86.CR0_WP | 0x10 /* ET */);
-  cpu.setSegment(X86.CS, FLAT_RING1_CS);
-  for (const seg of [X86.DS, X86.ES, X86.FS, X86.GS, X86.SSR]) cpu.setSegment(seg, FLAT_RING1_DS);
+  cpu.setCr0(CR0_PE | CR0_PG | CR0_WP | 0x10 /* ET */);
+  cpu.setSegment(CS, FLAT_RING1_CS);
+  for (const seg of [DS, ES, FS, GS, SSR]) cpu.setSegment(seg, FLAT_RING1_DS);
   cpu.eip = image.entry >>> 0;
-  cpu.r32[X86.ESP] = plan.stackVa + PAGE;
-  cpu.r32[X86.ESI] = plan.startInfoVa;
+  cpu.r32[ESP] = plan.stackVa + PAGE;
+  cpu.r32[ESI] = plan.startInfoVa;
   cpu.setFlags(0x200);
   return { ...plan, l3Mfn };
 }

@@ -3,7 +3,7 @@
  * loop over pre-decoded blocks. It knows nothing of Xen: every exception and software
  * interrupt goes to the embedder's one callback (`CpuHooks.exception`).
  */
-import * as K from './constants.ts';
+import { AF, ARITH, CF, CR0_PE, CS, ESP, OF, PF, PFV, SF, SSR, ZF } from './constants.ts';
 import { Mmu } from './mmu.ts';
 import { CodeCache, decodeBlock } from './decoder.ts';
 import { HOT_THRESHOLD, translate } from './translate.ts';
@@ -67,7 +67,7 @@ export class Cpu {
   readonly segBase = new Int32Array(8);
   cpl = 0;
 
-  cr0 = K.CR0_PE;
+  cr0 = CR0_PE;
   cr2 = 0;
   cr3 = 0;
   cr4 = 0;
@@ -107,7 +107,7 @@ export class Cpu {
   // ---- lazy flags (SDM Vol. 1 §3.4.3; Vol. 2 per-instruction "Flags Affected") ----------
 
   cf(): number {
-    if ((this.lazy & K.CF) === 0) return this.flags & 1;
+    if ((this.lazy & CF) === 0) return this.flags & 1;
     switch (this.lfOp) {
       case LF_ADD: return (this.lfRes >>> 0) < (this.lfA >>> 0) ? 1 : 0;
       case LF_ADC1: return (this.lfRes >>> 0) <= (this.lfA >>> 0) ? 1 : 0;
@@ -118,17 +118,17 @@ export class Cpu {
   }
 
   zf(): number {
-    if ((this.lazy & K.ZF) === 0) return (this.flags >> 6) & 1;
+    if ((this.lazy & ZF) === 0) return (this.flags >> 6) & 1;
     return this.lfRes === 0 ? 1 : 0;
   }
 
   sf(): number {
-    if ((this.lazy & K.SF) === 0) return (this.flags >> 7) & 1;
+    if ((this.lazy & SF) === 0) return (this.flags >> 7) & 1;
     return (this.lfRes & this.lfSign) !== 0 ? 1 : 0;
   }
 
   of(): number {
-    if ((this.lazy & K.OF) === 0) return (this.flags >> 11) & 1;
+    if ((this.lazy & OF) === 0) return (this.flags >> 11) & 1;
     switch (this.lfOp) {
       case LF_ADD:
       case LF_ADC1:
@@ -142,19 +142,19 @@ export class Cpu {
   }
 
   pf(): number {
-    if ((this.lazy & K.PF) === 0) return (this.flags >> 2) & 1;
+    if ((this.lazy & PF) === 0) return (this.flags >> 2) & 1;
     return PARITY[this.lfRes & 0xff]! >> 2;
   }
 
   af(): number {
-    if ((this.lazy & K.AF) === 0) return (this.flags >> 4) & 1;
+    if ((this.lazy & AF) === 0) return (this.flags >> 4) & 1;
     return this.lfOp === LF_LOGIC ? 0 : ((this.lfA ^ this.lfB ^ this.lfRes) >> 4) & 1;
   }
 
   /** Condition code cc (the low nibble of Jcc/SETcc/CMOVcc), SDM Vol. 1 Appendix B. */
   cond(cc: number): boolean {
     // Fast path: a 32-bit CMP/SUB leaves every flag lazy; compare its operands directly.
-    if (this.lazy === K.ARITH && this.lfOp === LF_SUB && this.lfSign === -2147483648) {
+    if (this.lazy === ARITH && this.lfOp === LF_SUB && this.lfSign === -2147483648) {
       const a = this.lfA, b = this.lfB;
       switch (cc) {
         case 2: return (a >>> 0) < (b >>> 0);
@@ -194,12 +194,12 @@ export class Cpu {
     const lazy = this.lazy;
     if (lazy === 0) return this.flags;
     let f = this.flags & ~lazy;
-    if (lazy & K.CF) f |= this.cf();
-    if (lazy & K.PF) f |= this.pf() << 2;
-    if (lazy & K.AF) f |= this.af() << 4;
-    if (lazy & K.ZF) f |= this.zf() << 6;
-    if (lazy & K.SF) f |= this.sf() << 7;
-    if (lazy & K.OF) f |= this.of() << 11;
+    if (lazy & CF) f |= this.cf();
+    if (lazy & PF) f |= this.pf() << 2;
+    if (lazy & AF) f |= this.af() << 4;
+    if (lazy & ZF) f |= this.zf() << 6;
+    if (lazy & SF) f |= this.sf() << 7;
+    if (lazy & OF) f |= this.of() << 11;
     this.flags = f;
     this.lazy = 0;
     return f;
@@ -213,7 +213,7 @@ export class Cpu {
 
   /** Make CF concrete and the other arithmetic flags lazy (INC/DEC keep CF). */
   keepCarry(): void {
-    if (this.lazy & K.CF) this.flags = (this.flags & ~K.CF) | this.cf();
+    if (this.lazy & CF) this.flags = (this.flags & ~CF) | this.cf();
   }
 
   // ---- memory (linear addresses; segment bases are added by the caller) ------------------
@@ -272,28 +272,28 @@ export class Cpu {
   // ---- stack -------------------------------------------------------------------------------
 
   push32(v: number): void {
-    const sp = (this.r32[K.ESP]! - 4) | 0;
-    this.write32((sp + this.segBase[K.SSR]!) | 0, v);
-    this.r32[K.ESP] = sp;
+    const sp = (this.r32[ESP]! - 4) | 0;
+    this.write32((sp + this.segBase[SSR]!) | 0, v);
+    this.r32[ESP] = sp;
   }
 
   pop32(): number {
-    const sp = this.r32[K.ESP]!;
-    const v = this.read32((sp + this.segBase[K.SSR]!) | 0);
-    this.r32[K.ESP] = (sp + 4) | 0;
+    const sp = this.r32[ESP]!;
+    const v = this.read32((sp + this.segBase[SSR]!) | 0);
+    this.r32[ESP] = (sp + 4) | 0;
     return v;
   }
 
   push16(v: number): void {
-    const sp = (this.r32[K.ESP]! - 2) | 0;
-    this.write16((sp + this.segBase[K.SSR]!) | 0, v);
-    this.r32[K.ESP] = sp;
+    const sp = (this.r32[ESP]! - 2) | 0;
+    this.write16((sp + this.segBase[SSR]!) | 0, v);
+    this.r32[ESP] = sp;
   }
 
   pop16(): number {
-    const sp = this.r32[K.ESP]!;
-    const v = this.read16((sp + this.segBase[K.SSR]!) | 0);
-    this.r32[K.ESP] = (sp + 2) | 0;
+    const sp = this.r32[ESP]!;
+    const v = this.read16((sp + this.segBase[SSR]!) | 0);
+    this.r32[ESP] = (sp + 2) | 0;
     return v;
   }
 
@@ -303,7 +303,7 @@ export class Cpu {
   setSegment(seg: number, selector: number, base = 0): void {
     this.sel[seg] = selector;
     this.segBase[seg] = base;
-    if (seg === K.CS) this.setCpl(selector & 3);
+    if (seg === CS) this.setCpl(selector & 3);
   }
 
   setCpl(cpl: number): void {
@@ -316,7 +316,7 @@ export class Cpu {
   /** MOV to CR0/CR3/CR4: a fault (bad PDPTEs) leaves the register as it was. */
   setCr0(v: number): void {
     const old = this.cr0;
-    this.cr0 = v | K.CR0_PE;
+    this.cr0 = v | CR0_PE;
     this.reloadPaging(() => (this.cr0 = old));
   }
 
@@ -427,7 +427,7 @@ export class Cpu {
    * (the faulting instruction, or the next one for traps and software interrupts).
    */
   deliver(vector: number, errorCode: number, soft: boolean, faultEip: number, cr2 = 0): void {
-    if (vector === K.PFV) this.cr2 = cr2;
+    if (vector === PFV) this.cr2 = cr2;
     this.halted = false;
     this.hooks.exception(this, { vector, errorCode, soft, faultEip });
   }

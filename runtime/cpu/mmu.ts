@@ -9,7 +9,7 @@
  * memory says the frame holds no code and needs no dirty-log entry. Everything else takes the
  * slow path, which does the architectural work and the bookkeeping.
  */
-import * as K from './constants.ts';
+import { CR0_PG, CR0_WP, CR4_PAE, EFER_NXE, GP, MC, PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W, PFV } from './constants.ts';
 import { CpuFault } from './fault.ts';
 import type { Cpu } from './cpu.ts';
 import type { Block } from './insn.ts';
@@ -112,7 +112,7 @@ export class Mmu implements WriteWatcher {
 
   loadCr3(): void {
     const cpu = this.cpu;
-    if (cpu.cr4 & K.CR4_PAE && cpu.cr0 & K.CR0_PG) {
+    if (cpu.cr4 & CR4_PAE && cpu.cr0 & CR0_PG) {
       // CR3 bits 31:5 locate the 32-byte-aligned PDPT (SDM Vol. 3 §4.4.1). All four entries are
       // checked before any is committed, so a #GP leaves the old ones in place.
       const base = this.pdptBase >= 0 ? this.pdptBase : (cpu.cr3 & ~0x1f) >>> 0;
@@ -120,7 +120,7 @@ export class Mmu implements WriteWatcher {
       for (let n = 0; n < 4; n++) {
         const lo = this.phys32(base + n * 8);
         const hi = this.phys32(base + n * 8 + 4);
-        if (lo & 1 && (hi & ~MAXPHY_HI_MASK || lo & 0x1e6)) throw new CpuFault(K.GP, 0);
+        if (lo & 1 && (hi & ~MAXPHY_HI_MASK || lo & 0x1e6)) throw new CpuFault(GP, 0);
         next[n] = hi * 0x100000000 + (lo >>> 0);
       }
       this.pdpte.set(next);
@@ -146,7 +146,7 @@ export class Mmu implements WriteWatcher {
 
   private phys32(addr: number): number {
     const mfn = Math.floor(addr / 4096);
-    if (!this.mem.exists(mfn)) throw new CpuFault(K.MC, -1);
+    if (!this.mem.exists(mfn)) throw new CpuFault(MC, -1);
     const f = this.mem.frame(mfn);
     return f.dv.getInt32(f.base + (addr & 0xfff), true);
   }
@@ -177,24 +177,24 @@ export class Mmu implements WriteWatcher {
     let userOk = true;
     let dirty = true;
     let execOk = true;
-    if (!(cpu.cr0 & K.CR0_PG)) {
+    if (!(cpu.cr0 & CR0_PG)) {
       mfn = vpage;
-    } else if (cpu.cr4 & K.CR4_PAE) {
+    } else if (cpu.cr4 & CR4_PAE) {
       const pdpte = this.pdpte[addr >>> 30]!;
       if (pdpte % 2 === 0) throw this.pageFault(addr, access, 0);
       const pdAddr = Math.floor(pdpte / 4096) % 0x1000000 * 4096 + ((addr >>> 21) & 0x1ff) * 8;
       const pdeLo = this.phys32(pdAddr);
       const pdeHi = this.phys32(pdAddr + 4);
       if (!(pdeLo & 1)) throw this.pageFault(addr, access, 0);
-      if (pdeHi & 0x7ffffff0) throw this.pageFault(addr, access, K.PFEC_P | K.PFEC_RSVD);
-      const nx = pdeHi < 0 && (cpu.efer & K.EFER_NXE) !== 0;
-      if (pdeHi < 0 && !(cpu.efer & K.EFER_NXE)) throw this.pageFault(addr, access, K.PFEC_P | K.PFEC_RSVD);
+      if (pdeHi & 0x7ffffff0) throw this.pageFault(addr, access, PFEC_P | PFEC_RSVD);
+      const nx = pdeHi < 0 && (cpu.efer & EFER_NXE) !== 0;
+      if (pdeHi < 0 && !(cpu.efer & EFER_NXE)) throw this.pageFault(addr, access, PFEC_P | PFEC_RSVD);
       writable = (pdeLo & 2) !== 0;
       userOk = (pdeLo & 4) !== 0;
       execOk = !nx;
       if (pdeLo & 0x80) {
         // 2 MiB page: bits 20:13 reserved.
-        if (pdeLo & 0x1fe000) throw this.pageFault(addr, access, K.PFEC_P | K.PFEC_RSVD);
+        if (pdeLo & 0x1fe000) throw this.pageFault(addr, access, PFEC_P | PFEC_RSVD);
         this.checkAccess(addr, access, writable, userOk, execOk);
         this.setPhysBits(pdAddr, access === ACCESS_WRITE ? 0x60 : 0x20);
         dirty = access === ACCESS_WRITE || (pdeLo & 0x40) !== 0;
@@ -204,9 +204,9 @@ export class Mmu implements WriteWatcher {
         const pteLo = this.phys32(ptAddr);
         const pteHi = this.phys32(ptAddr + 4);
         if (!(pteLo & 1)) throw this.pageFault(addr, access, 0);
-        if (pteHi & 0x7ffffff0) throw this.pageFault(addr, access, K.PFEC_P | K.PFEC_RSVD);
+        if (pteHi & 0x7ffffff0) throw this.pageFault(addr, access, PFEC_P | PFEC_RSVD);
         if (pteHi < 0) {
-          if (!(cpu.efer & K.EFER_NXE)) throw this.pageFault(addr, access, K.PFEC_P | K.PFEC_RSVD);
+          if (!(cpu.efer & EFER_NXE)) throw this.pageFault(addr, access, PFEC_P | PFEC_RSVD);
           execOk = false;
         }
         writable = writable && (pteLo & 2) !== 0;
@@ -220,16 +220,16 @@ export class Mmu implements WriteWatcher {
       }
     } else {
       // Xenoform's CPU implements PAE paging only (Xen PV guests must use PAE).
-      throw new CpuFault(K.GP, 0);
+      throw new CpuFault(GP, 0);
     }
-    if (!this.mem.exists(mfn)) throw new CpuFault(K.MC, -1);
+    if (!this.mem.exists(mfn)) throw new CpuFault(MC, -1);
     const slot = this.mem.slotFor(mfn);
     this.u8[idx] = this.mem.slabU8(slot);
     this.dv[idx] = this.mem.slabDV(slot);
     this.base[idx] = (slot & 0xff) << 12;
     this.mfn[idx] = mfn;
     // Supervisor writes honour R/W only with CR0.WP (SDM Vol. 3 §4.6.1).
-    const supWrite = writable || !(cpu.cr0 & K.CR0_WP);
+    const supWrite = writable || !(cpu.cr0 & CR0_WP);
     const fastWrite = dirty && this.mem.writeFastOk(mfn);
     this.supR[idx] = vpage;
     this.supW[idx] = supWrite && fastWrite ? vpage : -1;
@@ -243,17 +243,17 @@ export class Mmu implements WriteWatcher {
   private checkAccess(addr: number, access: number, writable: boolean, userOk: boolean, execOk: boolean): void {
     const cpu = this.cpu;
     const user = cpu.cpl === 3;
-    if (user && !userOk) throw this.pageFault(addr, access, K.PFEC_P);
-    if (access === ACCESS_WRITE && !writable && (user || cpu.cr0 & K.CR0_WP)) throw this.pageFault(addr, access, K.PFEC_P);
-    if (access === ACCESS_FETCH && !execOk) throw this.pageFault(addr, access, K.PFEC_P);
+    if (user && !userOk) throw this.pageFault(addr, access, PFEC_P);
+    if (access === ACCESS_WRITE && !writable && (user || cpu.cr0 & CR0_WP)) throw this.pageFault(addr, access, PFEC_P);
+    if (access === ACCESS_FETCH && !execOk) throw this.pageFault(addr, access, PFEC_P);
   }
 
   private pageFault(addr: number, access: number, bits: number): CpuFault {
     let code = bits;
-    if (access === ACCESS_WRITE) code |= K.PFEC_W;
-    if (this.cpu.cpl === 3) code |= K.PFEC_U;
-    if (access === ACCESS_FETCH && this.cpu.efer & K.EFER_NXE) code |= K.PFEC_I;
-    return new CpuFault(K.PFV, code, addr >>> 0);
+    if (access === ACCESS_WRITE) code |= PFEC_W;
+    if (this.cpu.cpl === 3) code |= PFEC_U;
+    if (access === ACCESS_FETCH && this.cpu.efer & EFER_NXE) code |= PFEC_I;
+    return new CpuFault(PFV, code, addr >>> 0);
   }
 
   /** TLB index valid for reading `addr` at the current privilege. */
@@ -261,7 +261,7 @@ export class Mmu implements WriteWatcher {
     const idx = (addr >>> 12) & TLB_MASK;
     if (this.tagR[idx] === addr >>> 12) return idx;
     this.fill(addr, ACCESS_READ);
-    if (this.tagR[idx] !== addr >>> 12) throw new CpuFault(K.PFV, K.PFEC_P | (this.user ? K.PFEC_U : 0), addr >>> 0);
+    if (this.tagR[idx] !== addr >>> 12) throw new CpuFault(PFV, PFEC_P | (this.user ? PFEC_U : 0), addr >>> 0);
     return idx;
   }
 

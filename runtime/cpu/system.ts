@@ -7,11 +7,11 @@
  * raises #GP, never silently does something else.
  */
 import type { Cpu } from './cpu.ts';
-import * as K from './constants.ts';
+import { AC, ARITH, CR0_PE, CR0_PG, CR4_PAE, CR4_PGE, CR4_PSE, CS, DF, DS, EAX, EBX, ECX, EDX, EFER_NXE, ES, ESP, FS, GP, GS, ID, IF, IOPL, MSR_EFER, MSR_TSC, NP, NT, RF, SS, SSR, TF, UD, ZF } from './constants.ts';
 import { CpuFault } from './fault.ts';
 
 function gp(code = 0): never {
-  throw new CpuFault(K.GP, code);
+  throw new CpuFault(GP, code);
 }
 
 /** The descriptor for a selector as [low, high] dwords, or #GP(selector) when outside its table. */
@@ -41,22 +41,22 @@ const conforming = (hi: number): boolean => (hi & 0x400) !== 0;
 /** MOV Sreg / POP Sreg / LDS… for a data segment register or SS (SDM Vol. 2B "MOV", protected mode). */
 function loadSeg(c: Cpu, seg: number, sel: number): void {
   sel &= 0xffff;
-  if (seg === K.CS) throw new CpuFault(K.UD, -1);
+  if (seg === CS) throw new CpuFault(UD, -1);
   if ((sel & 0xfffc) === 0) {
-    if (seg === K.SSR) gp(0);
+    if (seg === SSR) gp(0);
     c.sel[seg] = sel;
     c.segBase[seg] = 0;
     return;
   }
   const [lo, hi] = descriptor(c, sel);
   const rpl = sel & 3, dpl = descDpl(hi);
-  if (seg === K.SSR) {
+  if (seg === SSR) {
     if (rpl !== c.cpl || dpl !== c.cpl || isSystem(hi) || isCode(hi) || !dataWritable(hi)) gp(sel & 0xfffc);
-    if (!present(hi)) throw new CpuFault(K.SS, sel & 0xfffc);
+    if (!present(hi)) throw new CpuFault(SS, sel & 0xfffc);
   } else {
     if (isSystem(hi) || (isCode(hi) && !codeReadable(hi))) gp(sel & 0xfffc);
     if ((!isCode(hi) || !conforming(hi)) && Math.max(c.cpl, rpl) > dpl) gp(sel & 0xfffc);
-    if (!present(hi)) throw new CpuFault(K.NP, sel & 0xfffc);
+    if (!present(hi)) throw new CpuFault(NP, sel & 0xfffc);
   }
   c.sel[seg] = sel;
   c.segBase[seg] = descBase(lo, hi);
@@ -73,9 +73,9 @@ function loadCs(c: Cpu, sel: number, newCpl: number, returning: boolean): void {
     if (rpl < c.cpl) gp(sel & 0xfffc);
     if (conforming(hi) ? dpl > rpl : dpl !== rpl) gp(sel & 0xfffc);
   } else if (conforming(hi) ? dpl > c.cpl : rpl > c.cpl || dpl !== c.cpl) gp(sel & 0xfffc);
-  if (!present(hi)) throw new CpuFault(K.NP, sel & 0xfffc);
-  c.sel[K.CS] = (sel & ~3) | newCpl;
-  c.segBase[K.CS] = descBase(lo, hi);
+  if (!present(hi)) throw new CpuFault(NP, sel & 0xfffc);
+  c.sel[CS] = (sel & ~3) | newCpl;
+  c.segBase[CS] = descBase(lo, hi);
   c.setCpl(newCpl);
 }
 
@@ -85,8 +85,8 @@ function farJump(c: Cpu, sel: number, eip: number): void {
 }
 
 function farCall(c: Cpu, sel: number, eip: number, next: number, osize: number): void {
-  const oldCs = c.sel[K.CS]!;
-  const sp = c.r32[K.ESP]!;
+  const oldCs = c.sel[CS]!;
+  const sp = c.r32[ESP]!;
   try {
     if (osize === 32) {
       c.push32(oldCs);
@@ -97,7 +97,7 @@ function farCall(c: Cpu, sel: number, eip: number, next: number, osize: number):
     }
     loadCs(c, sel, c.cpl, false);
   } catch (e) {
-    c.r32[K.ESP] = sp;
+    c.r32[ESP] = sp;
     throw e;
   }
   c.eip = osize === 32 ? eip >>> 0 : eip & 0xffff;
@@ -106,16 +106,16 @@ function farCall(c: Cpu, sel: number, eip: number, next: number, osize: number):
 /** Pop a far return frame [EIP, CS (, ESP, SS)], optionally EFLAGS; used by RETF and IRET. */
 function farReturn(c: Cpu, osize: number, release: number, withFlags: boolean): void {
   const pop = osize === 32 ? () => c.pop32() : () => c.pop16();
-  const sp0 = c.r32[K.ESP]!;
+  const sp0 = c.r32[ESP]!;
   try {
     const eip = pop() >>> 0;
     const cs = pop() & 0xffff;
     const fl = withFlags ? pop() : 0;
     const rpl = cs & 3;
-    if (withFlags && fl & K.NT) gp(0);
+    if (withFlags && fl & NT) gp(0);
     let esp = 0, ss = 0;
     const outer = rpl > c.cpl;
-    c.r32[K.ESP] = (c.r32[K.ESP]! + release) | 0;
+    c.r32[ESP] = (c.r32[ESP]! + release) | 0;
     if (outer) {
       esp = pop();
       ss = pop() & 0xffff;
@@ -124,17 +124,17 @@ function farReturn(c: Cpu, osize: number, release: number, withFlags: boolean): 
     loadCs(c, cs, rpl, true);
     if (withFlags) {
       // IOPL changes only at CPL 0, IF only when CPL ≤ IOPL (SDM Vol. 2A "IRET").
-      let mask = K.ARITH | K.TF | K.DF | K.NT | K.AC | K.ID | K.RF;
-      if (oldCpl === 0) mask |= K.IOPL;
-      if (oldCpl <= ((c.getFlags() >> 12) & 3)) mask |= K.IF;
+      let mask = ARITH | TF | DF | NT | AC | ID | RF;
+      if (oldCpl === 0) mask |= IOPL;
+      if (oldCpl <= ((c.getFlags() >> 12) & 3)) mask |= IF;
       if (osize === 16) mask &= 0xffff;
       c.setFlags((c.getFlags() & ~mask) | (fl & mask));
     }
     if (outer) {
-      loadSeg(c, K.SSR, ss);
-      c.r32[K.ESP] = (esp + release) | 0;
+      loadSeg(c, SSR, ss);
+      c.r32[ESP] = (esp + release) | 0;
       // Data segments the new, less privileged code may not use are nulled.
-      for (const seg of [K.ES, K.DS, K.FS, K.GS]) {
+      for (const seg of [ES, DS, FS, GS]) {
         const sel = c.sel[seg]!;
         if ((sel & 0xfffc) === 0) continue;
         let d: [number, number] | undefined;
@@ -155,7 +155,7 @@ function farReturn(c: Cpu, osize: number, release: number, withFlags: boolean): 
     }
     c.eip = osize === 32 ? eip : eip & 0xffff;
   } catch (e) {
-    c.r32[K.ESP] = sp0;
+    c.r32[ESP] = sp0;
     throw e;
   }
 }
@@ -163,9 +163,9 @@ function farReturn(c: Cpu, osize: number, release: number, withFlags: boolean): 
 /** POPF: which bits may change depends on CPL and IOPL (SDM Vol. 2B "POPF"). */
 function popf(c: Cpu, v: number, osize: number): void {
   const old = c.getFlags();
-  let mask = K.ARITH | K.TF | K.DF | K.NT | K.AC | K.ID;
-  if (c.cpl === 0) mask |= K.IOPL;
-  if (c.cpl <= ((old >> 12) & 3)) mask |= K.IF;
+  let mask = ARITH | TF | DF | NT | AC | ID;
+  if (c.cpl === 0) mask |= IOPL;
+  if (c.cpl <= ((old >> 12) & 3)) mask |= IF;
   if (osize === 16) mask &= 0xffff;
   c.setFlags((old & ~mask) | (v & mask));
 }
@@ -185,7 +185,7 @@ function movToCr(c: Cpu, n: number, v: number): void {
   switch (n) {
     case 0:
       // PG without PE, or NW without CD, is #GP(0) (SDM Vol. 3 §2.5).
-      if (v & K.CR0_PG && !(v & K.CR0_PE)) gp(0);
+      if (v & CR0_PG && !(v & CR0_PE)) gp(0);
       if (v & (1 << 29) && !(v & (1 << 30))) gp(0);
       c.setCr0(v);
       return;
@@ -196,12 +196,12 @@ function movToCr(c: Cpu, n: number, v: number): void {
       c.setCr3(v);
       return;
     case 4:
-      if (v & ~(K.CR4_PSE | K.CR4_PAE | K.CR4_PGE | 0x4 /* TSD */ | 0x8 /* DE */)) gp(0);
-      if (c.cr0 & K.CR0_PG && !(v & K.CR4_PAE)) gp(0); // only PAE paging is implemented
+      if (v & ~(CR4_PSE | CR4_PAE | CR4_PGE | 0x4 /* TSD */ | 0x8 /* DE */)) gp(0);
+      if (c.cr0 & CR0_PG && !(v & CR4_PAE)) gp(0); // only PAE paging is implemented
       c.setCr4(v);
       return;
     default:
-      throw new CpuFault(K.UD, -1);
+      throw new CpuFault(UD, -1);
   }
 }
 
@@ -212,13 +212,13 @@ function movFromCr(c: Cpu, n: number): number {
     case 2: return c.cr2;
     case 3: return c.cr3;
     case 4: return c.cr4;
-    default: throw new CpuFault(K.UD, -1);
+    default: throw new CpuFault(UD, -1);
   }
 }
 
 /** CPUID: a plain i686 with no FPU, MMX or SSE; PAE, CX8, CMOV, TSC, MSR, NX. */
 function cpuid(c: Cpu): void {
-  const leaf = c.r32[K.EAX]! >>> 0;
+  const leaf = c.r32[EAX]! >>> 0;
   let a = 0, b = 0, cc = 0, d = 0;
   switch (leaf) {
     case 0:
@@ -240,35 +240,35 @@ function cpuid(c: Cpu): void {
       d = 1 << 20; // NX
       break;
   }
-  c.r32[K.EAX] = a;
-  c.r32[K.EBX] = b;
-  c.r32[K.ECX] = cc;
-  c.r32[K.EDX] = d;
+  c.r32[EAX] = a;
+  c.r32[EBX] = b;
+  c.r32[ECX] = cc;
+  c.r32[EDX] = d;
 }
 
 function rdtsc(c: Cpu): void {
   if (c.cr4 & 0x4 && c.cpl !== 0) gp(0);
   const t = c.hooks.rdtsc(c);
-  c.r32[K.EAX] = Number(t & 0xffffffffn) | 0;
-  c.r32[K.EDX] = Number((t >> 32n) & 0xffffffffn) | 0;
+  c.r32[EAX] = Number(t & 0xffffffffn) | 0;
+  c.r32[EDX] = Number((t >> 32n) & 0xffffffffn) | 0;
 }
 
 function rdmsr(c: Cpu): void {
   ring0(c);
-  const msr = c.r32[K.ECX]! >>> 0;
-  if (msr === K.MSR_EFER) {
-    c.r32[K.EAX] = c.efer;
-    c.r32[K.EDX] = 0;
-  } else if (msr === K.MSR_TSC) rdtsc(c);
+  const msr = c.r32[ECX]! >>> 0;
+  if (msr === MSR_EFER) {
+    c.r32[EAX] = c.efer;
+    c.r32[EDX] = 0;
+  } else if (msr === MSR_TSC) rdtsc(c);
   else gp(0);
 }
 
 function wrmsr(c: Cpu): void {
   ring0(c);
-  const msr = c.r32[K.ECX]! >>> 0;
-  if (msr === K.MSR_EFER) {
-    if (c.r32[K.EAX]! & ~K.EFER_NXE || c.r32[K.EDX]) gp(0);
-    c.efer = c.r32[K.EAX]!;
+  const msr = c.r32[ECX]! >>> 0;
+  if (msr === MSR_EFER) {
+    if (c.r32[EAX]! & ~EFER_NXE || c.r32[EDX]) gp(0);
+    c.efer = c.r32[EAX]!;
     c.mmu.flush();
   } else gp(0);
 }
@@ -319,7 +319,7 @@ function lldt(c: Cpu, sel: number): void {
   if (sel & 4) gp(sel & 0xfffc);
   const [lo, hi] = descriptor(c, sel);
   if (!isSystem(hi) || ((hi >>> 8) & 0xf) !== 2) gp(sel & 0xfffc);
-  if (!present(hi)) throw new CpuFault(K.NP, sel & 0xfffc);
+  if (!present(hi)) throw new CpuFault(NP, sel & 0xfffc);
   c.ldtSel = sel;
   c.ldtBase = descBase(lo, hi);
   const lim = (lo & 0xffff) | (hi & 0xf0000);
@@ -341,7 +341,7 @@ function probeSeg(c: Cpu, sel: number, what: 'lar' | 'lsl' | 'verr' | 'verw'): n
     try {
       d = descriptor(c, sel);
     } catch (e) {
-      if (!(e instanceof CpuFault) || e.vector !== K.GP) throw e;
+      if (!(e instanceof CpuFault) || e.vector !== GP) throw e;
     }
     if (d) {
       const [lo, hi] = d;
@@ -357,7 +357,7 @@ function probeSeg(c: Cpu, sel: number, what: 'lar' | 'lsl' | 'verr' | 'verw'): n
     }
   }
   c.getFlags();
-  c.flags = ok ? c.flags | K.ZF : c.flags & ~K.ZF;
+  c.flags = ok ? c.flags | ZF : c.flags & ~ZF;
   return ok ? value : -1;
 }
 

@@ -12,6 +12,7 @@
  * Domain-0 is TypeScript here: its device backends use mapForeign / copyFromGuest /
  * copyToGuest instead of page tables, with exactly the checks a guest backend would meet.
  */
+import { EFER_NXE } from '../cpu/constants.ts';
 import type { Domain, HostContext } from './domain.ts';
 import type { VCpu } from './vcpu.ts';
 import { DOMID_SELF } from './hc/types.ts';
@@ -20,7 +21,7 @@ import { pageTypesOf, PGT_l1, PGT_writable, type PageTypes } from '../mem/pagety
 import { lockGuestL1 } from '../mem/ptupdate.ts';
 import * as P from '../mem/pte.ts';
 import { OutOfMemoryError } from '../mem/frames.ts';
-import { X86 } from '../cpu/index.ts';
+import { } from '../cpu/index.ts';
 
 export const GTF_permit_access = 1;
 export const GTF_type_mask = 3;
@@ -259,7 +260,7 @@ export class GrantTables {
     let lo = P._PAGE_PRESENT | P._PAGE_ACCESSED | P._PAGE_DIRTY | (((flags >>> 16) & 7) << 9);
     if (flags & GNTMAP_application_map) lo |= P._PAGE_USER;
     if (!(flags & GNTMAP_readonly)) lo |= P._PAGE_RW;
-    const hi = Math.floor(frame / 0x100000) | (v.cpu.efer & X86.EFER_NXE ? P.HI_NX : 0);
+    const hi = Math.floor(frame / 0x100000) | (v.cpu.efer & EFER_NXE ? P.HI_NX : 0);
     return [(((frame % 0x100000) << 12) | lo) >>> 0, hi >>> 0];
   }
 

@@ -10,7 +10,8 @@
  * invalid entry is taken as the first of two writes in the wrong order and lands with PRESENT
  * cleared, as Xen does. Anything else is not emulated: the #PF goes to the guest (xen-abi §11).
  */
-import { CpuFault, decodeInsn, X86 } from '../cpu/index.ts';
+import { AF, ARITH, CF, EAX, EBX, ECX, EDX, OF, PF, PFEC_I, PFEC_P, PFEC_RSVD, PFEC_W, SF, ZF } from '../cpu/constants.ts';
+import { CpuFault, decodeInsn } from '../cpu/index.ts';
 import type { Insn } from '../cpu/insn.ts';
 import type { VCpu } from './vcpu.ts';
 import { pageTypesOf, PGT_l1, type PageTypes } from '../mem/pagetype.ts';
@@ -50,7 +51,7 @@ function parityEven(x: number): boolean {
 function resultFlags(res: number, size: number): number {
   const m = mask(size);
   res = (res & m) >>> 0;
-  return (res === 0 ? X86.ZF : 0) | (res & ((m >>> 1) + 1) ? X86.SF : 0) | (parityEven(res) ? X86.PF : 0);
+  return (res === 0 ? ZF : 0) | (res & ((m >>> 1) + 1) ? SF : 0) | (parityEven(res) ? PF : 0);
 }
 
 /** Flags of CMP a, b at `size` bytes (SDM Vol. 1 §3.4.3.1). */
@@ -60,13 +61,13 @@ function subFlags(a: number, b: number, size: number): number {
   b = (b & m) >>> 0;
   const r = (a - b) & m;
   let f = resultFlags(r, size);
-  if (a < b) f |= X86.CF;
-  if ((a ^ b) & (a ^ r) & top) f |= X86.OF;
-  if ((a ^ b ^ r) & 0x10) f |= X86.AF;
+  if (a < b) f |= CF;
+  if ((a ^ b) & (a ^ r) & top) f |= OF;
+  if ((a ^ b ^ r) & 0x10) f |= AF;
   return f;
 }
 
-function setArith(v: VCpu, flags: number, which = X86.ARITH): void {
+function setArith(v: VCpu, flags: number, which = ARITH): void {
   v.cpu.setFlags((v.cpu.getFlags() & ~which) | (flags & which));
 }
 
@@ -98,7 +99,7 @@ function decodeStore(v: VCpu, i: Insn): Store | undefined {
     size: 4,
     ea: addr,
     apply: (o) => ({ lo: (set ? o.lo | (1 << bitno) : o.lo & ~(1 << bitno)) >>> 0, hi: 0 }),
-    after: (o) => setArith(v, o.lo & (1 << bitno) ? X86.CF : 0, X86.CF),
+    after: (o) => setArith(v, o.lo & (1 << bitno) ? CF : 0, CF),
   });
   switch (i.op) {
     case 0x88:
@@ -132,7 +133,7 @@ function decodeStore(v: VCpu, i: Insn): Store | undefined {
     case 0x1b0:
     case 0x1b1: {
       const size = i.op === 0x1b0 ? 1 : osz;
-      const acc = (cpu.r32[X86.EAX]! & mask(size)) >>> 0;
+      const acc = (cpu.r32[EAX]! & mask(size)) >>> 0;
       const x = regGet(v, i, size);
       return {
         size,
@@ -144,15 +145,15 @@ function decodeStore(v: VCpu, i: Insn): Store | undefined {
           if (o.lo !== acc) {
             if (size === 1) cpu.r8[0] = o.lo;
             else if (size === 2) cpu.r16[0] = o.lo;
-            else cpu.r32[X86.EAX] = o.lo;
+            else cpu.r32[EAX] = o.lo;
           }
         },
       };
     }
     case 0x1c7: {
       if (i.reg !== 1) return undefined;
-      const exp = { lo: cpu.r32[X86.EAX]! >>> 0, hi: cpu.r32[X86.EDX]! >>> 0 };
-      const nv = { lo: cpu.r32[X86.EBX]! >>> 0, hi: cpu.r32[X86.ECX]! >>> 0 };
+      const exp = { lo: cpu.r32[EAX]! >>> 0, hi: cpu.r32[EDX]! >>> 0 };
+      const nv = { lo: cpu.r32[EBX]! >>> 0, hi: cpu.r32[ECX]! >>> 0 };
       return {
         size: 8,
         ea,
@@ -160,10 +161,10 @@ function decodeStore(v: VCpu, i: Insn): Store | undefined {
         apply: (o) => (o.lo === exp.lo && o.hi === exp.hi ? nv : undefined),
         after: (o) => {
           const eq = o.lo === exp.lo && o.hi === exp.hi;
-          setArith(v, eq ? X86.ZF : 0, X86.ZF);
+          setArith(v, eq ? ZF : 0, ZF);
           if (!eq) {
-            cpu.r32[X86.EAX] = o.lo;
-            cpu.r32[X86.EDX] = o.hi;
+            cpu.r32[EAX] = o.lo;
+            cpu.r32[EDX] = o.hi;
           }
         },
       };
@@ -242,7 +243,7 @@ function emulate(v: VCpu, pt: PageTypes, l1: number, s: Store): boolean {
 export function tryEmulatePtWrite(v: VCpu, cr2: number, errorCode: number): boolean {
   const d = v.domain;
   if (!(d.vmAssist & (1 << VMASST_TYPE_writable_pagetables))) return false;
-  if ((errorCode & (X86.PFEC_P | X86.PFEC_W | X86.PFEC_RSVD | X86.PFEC_I)) !== (X86.PFEC_P | X86.PFEC_W)) return false;
+  if ((errorCode & (PFEC_P | PFEC_W | PFEC_RSVD | PFEC_I)) !== (PFEC_P | PFEC_W)) return false;
   if (v.cpu.cpl !== 1) return false;
   const pt = pageTypesOf(d.host);
   const loc = guestL1For(pt, v, cr2);

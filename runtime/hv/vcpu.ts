@@ -6,7 +6,8 @@
  * Sources: xen/arch/x86/x86_64/compat/entry.S (compat_create_bounce_frame), pv/traps.c,
  * pv/iret.c, pv/callback.c; semantics summarized in xen-abi.md §4 and §11.
  */
-import { Cpu, CpuFault, STOP_BUDGET, X86, type ExceptionInfo } from '../cpu/index.ts';
+import { CS, ESP, GP, IF, IOPL, NT, PFV, RF, SSR, TF, VM } from '../cpu/constants.ts';
+import { Cpu, CpuFault, STOP_BUDGET, type ExceptionInfo } from '../cpu/index.ts';
 import type { Domain } from './domain.ts';
 import { SI, VI, VT } from './shared.ts';
 import { VIRQ_TIMER } from './evtchn.ts';
@@ -67,6 +68,7 @@ export class VCpu {
   private sliceStartIcount = 0;
   private sliceStartNs = 0;
   private running = false;
+  private inHypercall = false;
   /** Guest GDT frames (set_gdt) and entry count. */
   gdtFrames: number[] = [];
   gdtEntries = 0;
@@ -191,7 +193,9 @@ export class VCpu {
       }
       this.unblock();
     }
-    if (this.running) this.cpu.requestStop();
+    // An event raised while this vCPU is in a hypercall (its own send, or a backend answering
+    // it synchronously) is delivered on the way back to the guest; otherwise interrupt it.
+    if (this.running && !this.inHypercall) this.cpu.requestStop();
   }
 
   private upcallPendingUnmasked(): boolean {
@@ -221,7 +225,12 @@ export class VCpu {
   private onException(info: ExceptionInfo): void {
     const cpu = this.cpu;
     if (info.soft && info.vector === HYPERCALL_VECTOR && cpu.cpl === 1) {
-      hypercall(this);
+      this.inHypercall = true;
+      try {
+        hypercall(this);
+      } finally {
+        this.inHypercall = false;
+      }
       if (!this.domain.isShutdown) this.deliverUpcall();
       return;
     }
@@ -231,7 +240,7 @@ export class VCpu {
       const t = this.traps[info.vector];
       if (!t || (t.flags & 3) < cpu.cpl) {
         cpu.eip = info.faultEip;
-        return this.bounceException(X86.GP, (info.vector << 3) | 2);
+        return this.bounceException(GP, (info.vector << 3) | 2);
       }
       return this.bounce(t, -1);
     }
@@ -242,11 +251,11 @@ export class VCpu {
   bounceException(vector: number, errorCode: number): void {
     // A write to one of the guest's own page tables under writable_pagetables is emulated
     // (ptwr), not reflected (xen-abi.md §7).
-    if (vector === X86.PFV && this.cpu.cpl === 1 && (errorCode & 3) === 3 && tryEmulatePtWrite(this, this.cpu.cr2, errorCode)) return;
+    if (vector === PFV && this.cpu.cpl === 1 && (errorCode & 3) === 3 && tryEmulatePtWrite(this, this.cpu.cr2, errorCode)) return;
     const t = this.traps[vector];
-    if (vector === X86.PFV) this.domain.sharedInfo.setU32(this.vi + VI.ARCH_CR2, this.cpu.cr2);
+    if (vector === PFV) this.domain.sharedInfo.setU32(this.vi + VI.ARCH_CR2, this.cpu.cr2);
     if (!t || t.eip === 0 && t.cs === 0) {
-      const what = vector === X86.PFV ? `page fault at ${hex(this.cpu.cr2)} (error ${errorCode})` : `exception ${vector}${errorCode >= 0 ? ` (error ${errorCode})` : ''}`;
+      const what = vector === PFV ? `page fault at ${hex(this.cpu.cr2)} (error ${errorCode})` : `exception ${vector}${errorCode >= 0 ? ` (error ${errorCode})` : ''}`;
       this.domain.crash(`${what} at eip ${hex(this.cpu.eip)} with no handler`);
       return;
     }
@@ -262,15 +271,15 @@ export class VCpu {
       return;
     }
     if ((cs & 3) === 0) cs |= 1; // a guest kernel never runs in ring 0
-    const oldCs = cpu.sel[X86.CS]!, oldEip = cpu.eip, oldEsp = cpu.r32[X86.ESP]!, oldSs = cpu.sel[X86.SSR]!;
+    const oldCs = cpu.sel[CS]!, oldEip = cpu.eip, oldEsp = cpu.r32[ESP]!, oldSs = cpu.sel[SSR]!;
     const mask = this.upcallMask;
-    const eflags = (cpu.getFlags() & ~X86.IF) | (mask ? 0 : X86.IF);
+    const eflags = (cpu.getFlags() & ~IF) | (mask ? 0 : IF);
     const fromUser = (oldCs & 3) === 3;
     try {
-      cpu.setSegment(X86.CS, cs);
+      cpu.setSegment(CS, cs);
       if (fromUser) {
-        cpu.setSegment(X86.SSR, this.kernelSs);
-        cpu.r32[X86.ESP] = this.kernelSp;
+        cpu.setSegment(SSR, this.kernelSs);
+        cpu.r32[ESP] = this.kernelSp;
         cpu.push32(oldSs);
         cpu.push32(oldEsp);
       }
@@ -280,11 +289,11 @@ export class VCpu {
       if (errorCode >= 0) cpu.push32(errorCode);
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
-      this.domain.crash(`cannot write the exception frame to the guest stack at ${hex(cpu.r32[X86.ESP]!)} (fault ${e.vector})`);
+      this.domain.crash(`cannot write the exception frame to the guest stack at ${hex(cpu.r32[ESP]!)} (fault ${e.vector})`);
       return;
     }
     cpu.eip = t.eip >>> 0;
-    cpu.setFlags((cpu.getFlags() & ~(X86.TF | X86.NT | X86.RF | X86.VM)) | X86.IF);
+    cpu.setFlags((cpu.getFlags() & ~(TF | NT | RF | VM)) | IF);
     if (forceMask || t.flags & TI_DISABLE_EVENTS) this.upcallMask = 1;
     cpu.stopBlock = true;
   }
@@ -303,8 +312,8 @@ export class VCpu {
    */
   iret(): number {
     const cpu = this.cpu;
-    const sp = cpu.r32[X86.ESP]!;
-    const ssb = cpu.segBase[X86.SSR]!;
+    const sp = cpu.r32[ESP]!;
+    const ssb = cpu.segBase[SSR]!;
     let eax: number, eip: number, cs: number, eflags: number, esp = 0, ss = 0;
     try {
       eax = cpu.read32((ssb + sp) | 0);
@@ -325,13 +334,13 @@ export class VCpu {
       this.domain.crash('iret to a null code selector');
       return 0;
     }
-    this.upcallMask = eflags & X86.IF ? 0 : 1;
-    cpu.setSegment(X86.CS, cs);
+    this.upcallMask = eflags & IF ? 0 : 1;
+    cpu.setSegment(CS, cs);
     if ((cs & 3) === 3) {
-      cpu.setSegment(X86.SSR, ss);
-      cpu.r32[X86.ESP] = esp;
-    } else cpu.r32[X86.ESP] = (sp + 16) | 0;
-    cpu.setFlags((eflags & ~(X86.IOPL | X86.VM | X86.NT)) | X86.IF);
+      cpu.setSegment(SSR, ss);
+      cpu.r32[ESP] = esp;
+    } else cpu.r32[ESP] = (sp + 16) | 0;
+    cpu.setFlags((eflags & ~(IOPL | VM | NT)) | IF);
     cpu.eip = eip >>> 0;
     cpu.stopBlock = true;
     return eax;

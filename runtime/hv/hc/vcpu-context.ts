@@ -3,10 +3,11 @@
  * xen.h, cpu_user_regs from arch-x86/xen-x86_32.h; offsets as gcc -m32 lays them out, 2800
  * bytes in all). Like Xen's arch_set_info_guest for a 32-bit PV guest.
  */
+import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, EFER_NXE, ES, ESI, ESP, FS, GS, IF, IOPL, NT, SSR, VM } from '../../cpu/constants.ts';
 import type { VCpu } from '../vcpu.ts';
 import { readU16, readU32, readU8 } from '../guestmem.ts';
 import { fixSelector } from './types.ts';
-import { X86 } from '../../cpu/index.ts';
+import { } from '../../cpu/index.ts';
 import * as E from '../errno.ts';
 import { pageTypesOf } from '../../mem/pagetype.ts';
 
@@ -25,7 +26,7 @@ const CTX = {
   FAILSAFE_EIP: 2792,
 } as const;
 /** cpu_user_regs order: ebx ecx edx esi edi ebp eax → our register numbers. */
-const REG_ORDER = [X86.EBX, X86.ECX, X86.EDX, X86.ESI, X86.EDI, X86.EBP, X86.EAX];
+const REG_ORDER = [EBX, ECX, EDX, ESI, EDI, EBP, EAX];
 
 export function initialiseVcpu(caller: VCpu, target: VCpu, ctx: number): number {
   if (target.initialised) return -E.EEXIST;
@@ -58,18 +59,18 @@ export function initialiseVcpu(caller: VCpu, target: VCpu, ctx: number): number 
   if ((cs & 0xfffc) === 0 || (sels[0]! & 0xfffc) === 0) return -E.EINVAL;
 
   const cpu = target.cpu;
-  cpu.efer = X86.EFER_NXE;
-  cpu.cr4 = X86.CR4_PAE;
+  cpu.efer = EFER_NXE;
+  cpu.cr4 = CR4_PAE;
   // The new CR3 must be a validated L3 of this domain: take the reference as NEW_BASEPTR does,
   // never load an unchecked table (that would let a guest map any machine frame).
   const rc = pageTypesOf(d.host).setBaseptr(target, l3);
   if (rc !== 0) return rc;
-  cpu.setCr0(X86.CR0_PE | X86.CR0_PG | X86.CR0_WP | 0x10);
+  cpu.setCr0(CR0_PE | CR0_PG | CR0_WP | 0x10);
   regs.forEach((v, k) => (cpu.r32[REG_ORDER[k]!] = v));
-  cpu.r32[X86.ESP] = esp;
-  cpu.setSegment(X86.CS, cs);
-  [X86.SSR, X86.ES, X86.DS, X86.FS, X86.GS].forEach((seg, k) => cpu.setSegment(seg, sels[k]!));
-  cpu.setFlags((eflags & ~(X86.IOPL | X86.VM | X86.NT)) | X86.IF);
+  cpu.r32[ESP] = esp;
+  cpu.setSegment(CS, cs);
+  [SSR, ES, DS, FS, GS].forEach((seg, k) => cpu.setSegment(seg, sels[k]!));
+  cpu.setFlags((eflags & ~(IOPL | VM | NT)) | IF);
   cpu.eip = eip;
   target.traps.fill(undefined);
   for (const t of traps) target.traps[t.vector] = { flags: t.flags, cs: t.cs, eip: t.eip };
