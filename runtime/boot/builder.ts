@@ -106,7 +106,13 @@ export function buildDomain(domain: Domain, image: XenImage, opts: BuildOptions)
   }
   const mem = domain.host.mem;
   const pfnOf = (va: number): number => (va - plan.virtBase) / PAGE;
-  const page = (va: number): FramePage => new FramePage(mem, domain.mfnOf(pfnOf(va)));
+  const pages = new Map<number, FramePage>();
+  const framePage = (pfn: number): FramePage => {
+    let p = pages.get(pfn);
+    if (!p) pages.set(pfn, (p = new FramePage(mem, domain.mfnOf(pfn))));
+    return p;
+  };
+  const page = (va: number): FramePage => framePage(pfnOf(va));
 
   // 1. Kernel segments (zero-filled beyond filesz: fresh frames are zero).
   for (const seg of image.segments) {
@@ -130,10 +136,13 @@ export function buildDomain(domain: Domain, image: XenImage, opts: BuildOptions)
     }
   }
 
-  // 3. P2M list: pfn → mfn for every page of the reservation.
-  for (let pfn = 0; pfn < nrPages; pfn++) {
-    const va = plan.p2mVa + pfn * 4;
-    page(va - (va % PAGE)).setU32(va % PAGE, domain.mfnOf(pfn));
+  // 3. P2M list: pfn → mfn for every page of the reservation, a page at a time.
+  for (let first = 0; first < nrPages; first += 1024) {
+    const n = Math.min(1024, nrPages - first);
+    const chunk = new Uint8Array(n * 4);
+    const dv = new DataView(chunk.buffer);
+    for (let k = 0; k < n; k++) dv.setUint32(k * 4, domain.mfnOf(first + k), true);
+    page(plan.p2mVa + first * 4).setBytes(0, chunk);
   }
 
   // 4. Bootstrap page tables: L3, then an L2 per GiB, then an L1 per 2 MiB of [virtBase, mapEnd).
@@ -149,7 +158,7 @@ export function buildDomain(domain: Domain, image: XenImage, opts: BuildOptions)
   if (!l2s.has(3)) l2s.set(3, next++); // the slot-3 L2 Xen insists on (empty below the hole)
   for (let va = plan.virtBase; va < plan.mapEnd; va += 2 ** 21) l1s.set(Math.floor(va / 2 ** 21), next++);
   const setEntry = (tablePfn: number, index: number, mfn: number, flags: number): void => {
-    const t = new FramePage(mem, domain.mfnOf(tablePfn));
+    const t = framePage(tablePfn);
     t.setU32(index * 8, ((mfn % 0x100000) * PAGE + flags) >>> 0);
     t.setU32(index * 8 + 4, Math.floor(mfn / 0x100000));
   };
