@@ -56,7 +56,7 @@ async function run(log: (line: string) => void): Promise<BenchReport> {
   log('create → first console byte (hello, 32 MiB) ×30');
   const fb = firstByte(30);
   log('null hypercall and event-channel upcall (hvbench)');
-  const iters = 20_000;
+  const iters = 200_000; // enough for a steady state (the first calls include V8 warm-up)
   const wall = hvbench('wall', iters);
   const virt = hvbench('virtual', iters);
   const insnPerNs = VIRTUAL_INSNS_PER_US / 1000;
