@@ -1,5 +1,5 @@
 /** Emitter for the string instructions with REP/REPE/REPNE, DF and source overrides. */
-import { inBuffers, nearEdge, type Emit } from '../emit.ts';
+import { INFEASIBLE, inBuffers, nearEdge, type Emit } from '../emit.ts';
 import { DATA_BUF, DATA_BUF_SIZE, EDGES, mapped } from '../layout.ts';
 import { EAX, ECX, EDI, ESI, unknown } from './common.ts';
 
@@ -37,11 +37,15 @@ export function string(e: Emit): void {
   const dstWrites = kind === 'movs' || kind === 'stos';
   const si = src ? e.require(ESI, ok(false), ptr) : 0;
   const di = dst ? e.require(EDI, ok(dstWrites), ptr) : 0;
-  if ((src && faults(si, false)) || (dst && faults(di, dstWrites))) e.endsCase = e.mayFault = true;
+  const faulting = (src && faults(si, false)) || (dst && faults(di, dstWrites));
+  if (faulting) e.endsCase = e.mayFault = true;
   const acc = e.st.getReg(EAX, e.size);
   let t = false;
   if (src && count) t = t || e.st.getMem(span(si)[0], span(si)[1] - span(si)[0]).t;
   if (compares && count) t = t || (kind === 'scas' ? acc.t : false) || e.st.getMem(span(di)[0], span(di)[1] - span(di)[0]).t;
+  // REPE/REPNE stop on a comparison: when that may involve an undefined value, so does how far
+  // the instruction gets, and a fault at the end of the range must not depend on it.
+  if (compares && rep && t && faulting) throw INFEASIBLE;
   if (count > 0) {
     if (kind === 'movs') e.st.setMem(span(di)[0], span(di)[1] - span(di)[0], unknown(t));
     if (kind === 'stos') e.st.setMem(span(di)[0], span(di)[1] - span(di)[0], unknown(acc.t));
