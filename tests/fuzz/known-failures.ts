@@ -18,9 +18,8 @@ export interface KnownFailure {
   repro: HandCase[];
 }
 
-
 export const KNOWN_FAILURES: KnownFailure[] = [
-  // F2–F7 were fixed (see FINDINGS.md); add new entries here as the fuzzer finds them.
+  // F2–F7 and F10 were fixed (FINDINGS.md); add new entries here as the fuzzer finds them.
 ];
 
 export function knownFailure(g: GeneratedCase, n: NativeResult, e: EmulatedResult): KnownFailure | undefined {
