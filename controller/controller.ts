@@ -25,6 +25,7 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** reconcile workers (default 4); a key is never reconciled twice at once */
   concurrency?: number;
+  /** the manifest watch (default: 10 ms debounce, 25 ms write stability; partial writes are re-read anyway) */
   watch?: WatchOptions;
   /** keep each domain's console in <state-dir>/logs (default true) */
   recordConsoles?: boolean;
@@ -100,8 +101,10 @@ export class Controller {
     for (const r of records) this.known.add(r.name);
 
     this.watcher = watchManifests(this.opts.manifestsDir, (c) => {
-      this.sourceChain = this.sourceChain.then(async () => this.afterSource(await this.desired.update(c.changed, c.removed)));
-    }, { ...this.opts.watch, onError: (e) => this.log(`watch: ${e.message}`) });
+      this.sourceChain = this.sourceChain
+        .then(async () => this.afterSource(await this.desired.update(c.changed, c.removed)))
+        .catch((e) => this.log(`manifests: ${(e as Error).message}`));
+    }, { debounceMs: 10, stabilityMs: 25, ...this.opts.watch, onError: (e) => this.log(`watch: ${e.message}`) });
     await this.watcher.ready;
     this.sourceChain = this.sourceChain.then(async () => this.afterSource(await this.desired.loadAll()));
     await this.sourceChain;

@@ -41,6 +41,9 @@ export interface DomainReconcilerDeps {
   onChange?: (name: string, obj: Domain | undefined) => void;
 }
 
+/** decide → act rounds per pass (each on the hypervisor's answers to the last effects) */
+const MAX_ROUNDS = 3;
+
 type PendingEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
 
 /** Effects that failed in a pass: the queue backs the key off; the status already says why. */
@@ -98,16 +101,31 @@ export class DomainReconciler {
     }
     const intents = d.store.intentsOf(name);
 
-    // ---- decide ---------------------------------------------------------------------------
+    // ---- decide → act -----------------------------------------------------------------------
+    // The hypervisor's answers to the effects (the domain a create returned, none after a
+    // destroy) are observations too: the machine decides again on them, a bounded number of
+    // rounds, so a created domain is Running in the same pass. Status is still written once.
     let snapshot = this.snapshotOf(name, rec, events);
-    const decided = decide(snapshot, { now, desired, declaredInvalid: !!entry && !desired, observed: info && toObserved(info), intents });
-    snapshot = decided.snapshot;
-
-    // ---- act ------------------------------------------------------------------------------
-    const acted = await this.act(name, decided.effects, snapshot, info, events);
-    snapshot = acted.snapshot;
+    let observed = info;
+    let acted: Awaited<ReturnType<DomainReconciler['act']>> = { snapshot, latest: info, created: false, failure: undefined };
+    let created = false;
+    let actedAtAll = false;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const decided = decide(snapshot, { now: round ? d.clock.now() : now, desired, declaredInvalid: !!entry && !desired, observed: observed && toObserved(observed), intents });
+      const world = decided.effects.filter((e) => e.type !== 'recordEvent' && e.type !== 'dumpCore');
+      acted = await this.act(name, decided.effects, decided.snapshot, observed, events);
+      snapshot = acted.snapshot;
+      created ||= acted.created;
+      if (world.length === 0) break;
+      actedAtAll = true;
+      if (acted.failure || stateOf(snapshot) === 'Deleted') break;
+      // look again only where the answers say something new: a domain created, paused,
+      // unpaused or gone; a shutdown request or a live change settles on the host's time
+      if (!world.some((e) => e.type === 'createDomain' || e.type === 'destroyDomain' || e.type === 'pauseDomain' || e.type === 'unpauseDomain')) break;
+      observed = acted.latest;
+    }
     let running = rec?.running;
-    if (acted.created && desired && spec && lastValid) running = { generation: desired.generation, fields: bootFields(spec, lastValid.kernel) };
+    if (created && desired && spec && lastValid) running = { generation: desired.generation, fields: bootFields(spec, lastValid.kernel) };
     if (!running && info && spec && lastValid && stateOf(snapshot) !== 'Pending') running = { generation: meta!.generation, fields: bootFields(spec, lastValid.kernel), assumed: true };
 
     // ---- write once -------------------------------------------------------------------------
@@ -127,12 +145,12 @@ export class DomainReconciler {
       machine: persistDomainSnapshot(snapshot), status, updatedAt: new Date(now).toISOString(),
     };
     this.records.set(name, next);
-    await d.store.saveDomain(next);
-    await d.store.events.record('Domain', name, events, new Date(now));
+    // the one record write, and the pass's events beside it (two files, written together)
+    await Promise.all([d.store.saveDomain(next), d.store.events.record('Domain', name, events, new Date(now))]);
     this.followConsole(name, snapshot, acted.latest, spec);
     d.onChange?.(name, this.object(name));
     if (acted.failure) throw acted.failure;
-    return requeueFor(snapshot, now, decided.effects.some((e) => e.type !== 'recordEvent'));
+    return requeueFor(snapshot, d.clock.now(), actedAtAll);
   }
 
   /** The record in memory, else from the state dir (a corrupt file is reported and rebuilt). */
@@ -297,6 +315,10 @@ export class DomainReconciler {
       status: rec?.status ?? { phase: 'Pending' },
     };
     return obj;
+  }
+
+  lastValidKernel(name: string): string | undefined {
+    return this.records.get(name)?.lastValid?.kernel;
   }
 
   /** Names known to the reconciler (recorded), for listing. */

@@ -27,7 +27,7 @@ export function setDurable(on: boolean): void {
   durable = on;
 }
 
-async function writeNow(file: string, data: string): Promise<void> {
+async function writeNow(file: string, data: string, syncDir: boolean): Promise<void> {
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   let fh;
@@ -38,7 +38,7 @@ async function writeNow(file: string, data: string): Promise<void> {
     await fh.close();
     fh = undefined;
     await rename(tmp, file);
-    if (durable) {
+    if (durable && syncDir) {
       const d = await open(dir, 'r');
       try { await d.sync(); } catch { /* some file systems refuse fsync on a directory */ } finally { await d.close(); }
     }
@@ -49,12 +49,16 @@ async function writeNow(file: string, data: string): Promise<void> {
   }
 }
 
-/** Writes `value` as JSON to `file` atomically; writes to one file happen in call order. */
-export function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+/**
+ * Writes `value` as JSON to `file` atomically; writes to one file happen in call order.
+ * `syncDir: false` skips the directory fsync: after a power loss the file may be its previous
+ * version (never a torn one) — for records whose last update may be lost (events).
+ */
+export function writeJsonAtomic(file: string, value: unknown, opts: { syncDir?: boolean } = {}): Promise<void> {
   const data = JSON.stringify(value, null, 1) + '\n';
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const prev = chains.get(file) ?? Promise.resolve();
-  const next = prev.catch(() => undefined).then(() => writeNow(file, data));
+  const next = prev.catch(() => undefined).then(() => writeNow(file, data, opts.syncDir ?? true));
   chains.set(file, next);
   void next.finally(() => { if (chains.get(file) === next) chains.delete(file); }).catch(() => undefined);
   return next;

@@ -70,7 +70,8 @@ export class EventLog {
     if (list.length > MAX_PER_OBJECT) list.splice(0, list.length - MAX_PER_OBJECT);
     if (this.recent.length > MAX_RECENT * 1.2) this.recent = this.recent.slice(-MAX_RECENT);
     this.byObject.set(name, list);
-    await writeJsonAtomic(this.file(name), { kind, name, events: list });
+    // events are history, not state: a power cut may lose the latest ones (no directory fsync)
+    await writeJsonAtomic(this.file(name), { kind, name, events: list }, { syncDir: false });
   }
 
   /** Events of one object, or of all (oldest first). */
