@@ -234,7 +234,7 @@ describe('declared state: deletion and spec changes', () => {
     m.spec = undefined;
     m.observe(running(1));
     expect(m.state).toBe('Stopping');
-    expect(m.types).toEqual(['unpauseDomain', 'requestShutdown']);
+    expect(m.types).toEqual(['requestShutdown']);
     expect(m.last.find((e) => e.type === 'requestShutdown')?.params).toEqual({ domid: 1, reason: 'poweroff' });
     m.now += 1000;
     m.observe(running(1));
@@ -298,6 +298,15 @@ describe('declared state: deletion and spec changes', () => {
 });
 
 describe('imperative intents', () => {
+  it('a paused domain is unpaused before it is asked to shut down', () => {
+    const m = new Sim().boot(1);
+    m.intents.paused = true;
+    m.observe(running(1));
+    m.spec = undefined;
+    m.observe(running(1, { state: '--p---' }));
+    expect(m.types).toEqual(['unpauseDomain', 'requestShutdown']);
+  });
+
   it('pause holds until unpause', () => {
     const m = new Sim().boot(1);
     m.intents.paused = true;

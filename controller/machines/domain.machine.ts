@@ -353,9 +353,11 @@ function beginStop(goal: StopGoal, reason: string, message: Msg): Loose {
   return [
     assign(({ context: c }: { context: Ctx }) => ({ acted: true, stop: { goal, requestedAt: c.obs!.now, deadline: c.obs!.now + c.timing.gracePeriodMs } })),
     normal(reason, message),
-    // a paused guest cannot answer a shutdown request: unpause it first
-    { type: 'unpauseDomain' as const, params: ({ context: c }: { context: Ctx }) => ({ domid: c.obs!.observed!.domid }) },
-    { type: 'requestShutdown' as const, params: ({ context: c }: { context: Ctx }) => ({ domid: c.obs!.observed!.domid, reason: 'poweroff' as const }) },
+    enqueueActions(({ context: c, enqueue }: { context: Ctx; enqueue: any }) => {
+      // a paused guest cannot answer a shutdown request: unpause it first
+      if (observedPaused(c)) enqueue({ type: 'unpauseDomain', params: { domid: c.obs!.observed!.domid } });
+      enqueue({ type: 'requestShutdown', params: { domid: c.obs!.observed!.domid, reason: 'poweroff' } });
+    }),
   ];
 }
 

@@ -3,7 +3,7 @@
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
 import type { DomainPhase } from '../../crds/index.ts';
 import { domainMachine, EFFECTS, type DomainContext, type DomainInput, type DomainStateName, type EffectName, type EffectParams } from './domain.machine.ts';
-import type { Observation } from './domain.policy.ts';
+import type { Observation, Timing } from './domain.policy.ts';
 
 export * from './domain.machine.ts';
 export * from './domain.policy.ts';
@@ -51,15 +51,19 @@ export class SnapshotError extends Error {
   readonly code = 'CorruptSnapshot';
 }
 
-/** Restores a saved snapshot; throws SnapshotError when it is not one this machine knows. */
-export function restoreDomainSnapshot(p: unknown): DomainSnapshot {
+/**
+ * Restores a saved snapshot; throws SnapshotError when it is not one this machine knows.
+ * `timing` replaces the saved timings (a controller restarted with another --clock-scale).
+ */
+export function restoreDomainSnapshot(p: unknown, timing?: Timing): DomainSnapshot {
   const rec = p as PersistedDomainMachine | undefined;
   if (!rec || rec.version !== 1 || typeof rec.snapshot !== 'object' || rec.snapshot === null) throw new SnapshotError('not a version 1 Domain machine snapshot');
   const snap = rec.snapshot as { value?: unknown; context?: Partial<DomainContext> };
   if (typeof snap.value !== 'string' || !(snap.value in domainMachine.config.states!)) throw new SnapshotError(`unknown machine state ${JSON.stringify(snap.value)}`);
   const c = snap.context;
   if (!c || typeof c.name !== 'string' || typeof c.restarts !== 'number' || typeof c.handled !== 'object') throw new SnapshotError('snapshot context is incomplete');
-  return domainMachine.resolveState(rec.snapshot as Parameters<typeof domainMachine.resolveState>[0]);
+  const snapshot = timing ? { ...(rec.snapshot as object), context: { ...c, timing } } : rec.snapshot;
+  return domainMachine.resolveState(snapshot as Parameters<typeof domainMachine.resolveState>[0]);
 }
 
 /** status.phase for a machine state (transient states never persist past a pass). */
