@@ -64,6 +64,7 @@ export class Controller {
   private known = new Set<string>();
   /** names watchers have seen (ADDED once, then MODIFIED) */
   private reported = new Set<string>();
+  private lastSent = new Map<string, string>();
   private stats = { reconciles: 0, errors: 0, seconds: 0 };
   private readonly log: (line: string) => void;
 
@@ -183,10 +184,16 @@ export class Controller {
 
   private changed(name: string, obj: Domain | undefined): void {
     const existed = this.reported.has(name);
-    if (obj) this.reported.add(name);
-    else {
+    if (obj) {
+      // watchers hear of changes only, as a resourceVersion would tell them
+      const text = JSON.stringify(obj);
+      if (this.lastSent.get(name) === text) return;
+      this.lastSent.set(name, text);
+      this.reported.add(name);
+    } else {
       this.known.delete(name);
       this.reported.delete(name);
+      this.lastSent.delete(name);
     }
     for (const w of this.watchers) {
       try {

@@ -24,8 +24,8 @@ export function age(from: string | undefined, now = Date.now()): string {
 }
 
 /** Columns padded as kubectl's tabwriter does (3 spaces between). */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+export function table(header: string[], rows: string[][], minWidths: number[] = []): string {
+  const widths = header.map((h, i) => Math.max(h.length, minWidths[i] ?? 0, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
@@ -111,4 +111,23 @@ export function describeDomain(d: Domain, events: ObjectEvent[], now = Date.now(
       : '  <none>',
   ];
   return lines.join('\n');
+}
+
+/**
+ * A table printed row by row (`get -w`, `events -w`): the header once, columns at least as wide
+ * as the first rows made them, so later rows line up as kubectl's watch output does.
+ */
+export class StreamTable {
+  private widths: number[] | undefined;
+
+  constructor(private readonly header: string[], private readonly min: number[] = []) {}
+
+  /** The lines to print for these rows (the header with the first call). */
+  rows(rows: string[][]): string {
+    const first = this.widths === undefined;
+    const widths = this.header.map((h, i) => Math.max(h.length, this.min[i] ?? 0, this.widths?.[i] ?? 0, ...rows.map((r) => (r[i] ?? '').length)));
+    this.widths = widths;
+    const lines = table(this.header, rows, widths).split('\n');
+    return (first ? lines : lines.slice(1)).join('\n');
+  }
 }

@@ -1,7 +1,7 @@
 // xenoform events [-w] [NAME] — the event stream (kubectl get events).
 import type { Command } from 'commander';
 import { ControllerClient } from '../api/client.ts';
-import { eventRow, EVENT_HEADER, table } from '../api/print.ts';
+import { eventRow, EVENT_HEADER, StreamTable, table } from '../api/print.ts';
 import type { ObjectEvent } from '../store/index.ts';
 import { out, outputFormat, resolveStateDir } from './context.ts';
 
@@ -23,12 +23,10 @@ export function register(program: Command): void {
         return out(r.items.length ? table(EVENT_HEADER, r.items.map((e) => eventRow(e))) : 'No events found.');
       }
       q.set('watch', '1');
-      let header = false;
+      const rows = new StreamTable(EVENT_HEADER, [10, 7, 18, 20]);
       for await (const e of client.watch<ObjectEvent>(`/api/v1/events?${q}`)) {
         if (format === 'json') { out(JSON.stringify(e)); continue; }
-        const t = table(EVENT_HEADER, [eventRow(e)]).split('\n');
-        out(header ? t[1]! : t.join('\n'));
-        header = true;
+        out(rows.rows([eventRow(e)]));
       }
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Domain, DomainList } from '../../crds/index.ts';
 import { ControllerClient } from '../api/client.ts';
-import { domainRow, domainsTable, DOMAIN_HEADER, DOMAIN_HEADER_WIDE, formatObject, table } from '../api/print.ts';
+import { domainRow, domainsTable, DOMAIN_HEADER, DOMAIN_HEADER_WIDE, formatObject, StreamTable } from '../api/print.ts';
 import { API_PREFIX } from '../api/server.ts';
 import { UsageError } from '../errors.ts';
 import { out, outputFormat, resolveStateDir } from './context.ts';
@@ -37,16 +37,15 @@ export function register(program: Command): void {
         return;
       }
       query.set('watch', '1');
-      let header = false;
+      // widths that fit the usual values, so that rows printed later line up
+      const rows = new StreamTable(wide ? DOMAIN_HEADER_WIDE : DOMAIN_HEADER, [16, 16, 5, 6, 6, 7, 5]);
       for await (const ev of client.watch<{ type: string; object: Domain }>(`${path}?${query}`)) {
         if (format === 'json') out(JSON.stringify(ev));
         else if (format === 'yaml') out(`---\n${formatObject(ev.object, 'yaml')}`);
         else {
           const row = domainRow(ev.object, wide);
           if (ev.type === 'DELETED') row[1] = 'Deleted';
-          const t = table(wide ? DOMAIN_HEADER_WIDE : DOMAIN_HEADER, [row]).split('\n');
-          out(header ? t[1]! : t.join('\n'));
-          header = true;
+          out(rows.rows([row]));
         }
       }
     });
