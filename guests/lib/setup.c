@@ -18,6 +18,20 @@ static char shared_info_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
  * upcall mask is 1 so local_irq_* keep working. */
 static struct shared_info dummy_shared_info;
 static unsigned kit_flags;
+static struct {
+    void (*pre)(void);
+    void (*post)(int cancelled);
+} hooks[KIT_MAX_SUSPEND_HOOKS];
+static int nr_hooks;
+
+void kit_on_suspend(void (*pre)(void), void (*post)(int cancelled))
+{
+    if (nr_hooks == KIT_MAX_SUSPEND_HOOKS)
+        kit_panic("kit: too many suspend hooks\n");
+    hooks[nr_hooks].pre = pre;
+    hooks[nr_hooks].post = post;
+    nr_hooks++;
+}
 
 static void map_shared_info(void)
 {
@@ -90,6 +104,9 @@ int kit_suspend(void)
     u32 si_mfn = virt_to_mfn(si);
 
     local_irq_disable();
+    for (int i = nr_hooks - 1; i >= 0; i--)
+        if (hooks[i].pre)
+            hooks[i].pre();
     dummy_shared_info.vcpu_info[0].evtchn_upcall_mask = 1;
     HYPERVISOR_shared_info = &dummy_shared_info;
     unmap_va(shared_info_page);
@@ -114,5 +131,8 @@ int kit_suspend(void)
             xs_resume();
     }
     local_irq_enable();
+    for (int i = 0; i < nr_hooks; i++)
+        if (hooks[i].post)
+            hooks[i].post((int)cancelled);
     return cancelled ? 1 : 0;
 }

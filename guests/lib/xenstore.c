@@ -248,6 +248,41 @@ int xs_next_watch(struct xs_watch_event *ev, u64 deadline)
     }
 }
 
+int xs_event_pending(void)
+{
+    return q_len || rsp_has_data();
+}
+
+static int take_token(const char *token, struct xs_watch_event *ev)
+{
+    for (u32 i = 0; i < q_len; i++) {
+        u32 k = (q_head + i) % QUEUE_LEN;
+        if (strcmp(queue[k].token, token))
+            continue;
+        *ev = queue[k];
+        for (u32 j = i; j + 1 < q_len; j++)     /* close the gap, keep order */
+            queue[(q_head + j) % QUEUE_LEN] = queue[(q_head + j + 1) % QUEUE_LEN];
+        q_len--;
+        return 1;
+    }
+    return 0;
+}
+
+int xs_next_watch_token(const char *token, struct xs_watch_event *ev, u64 deadline)
+{
+    for (;;) {
+        if (take_token(token, ev))
+            return 1;
+        if (rsp_has_data()) {
+            struct xsd_sockmsg hdr;
+            read_message(&hdr);                 /* replies here are stale */
+            continue;
+        }
+        if (!WAIT_UNTIL(rsp_has_data(), deadline))
+            return 0;
+    }
+}
+
 static void xs_map(void)
 {
     long rc = map_frame(xenstore_page, start_info->store_mfn);

@@ -60,7 +60,7 @@ def hc_14(d, va, lo, hi, flags, *_):                     # update_va_mapping
     pte = (hi << 32) | lo
     if pte & 1:
         mfn = (pte >> 12) & 0xFFFFFFFFFF
-        if mfn != 0x10 and mfn not in d.owned:
+        if mfn != 0x10 and mfn not in d.owned and mfn not in d.xen_frames:
             return -EINVAL
         if mfn in d.pt_frames and pte & 2:
             return -EINVAL                               # page tables stay read-only
@@ -126,7 +126,9 @@ def hc_32(d, cmd, arg, *_):                              # event_channel_op
         return 0
     if cmd == 4:                                         # send
         port = d.u32(arg)
-        if port == 1:
+        if port in d.dev_ports:
+            d.dev_ports[port]()
+        elif port == 1:
             d.console_flush()
         elif port == 2:
             d.store_flush()
@@ -137,7 +139,9 @@ def hc_32(d, cmd, arg, *_):                              # event_channel_op
         w = 2176 + 4 * (port // 32)
         struct.pack_into("<I", sh, w, struct.unpack_from("<I", sh, w)[0] & ~(1 << port % 32))
         return 0
-    return -ENOSYS
+    from pvdev import evtchn_extra
+    rc = evtchn_extra(d, cmd, arg)
+    return -ENOSYS if rc is None else rc
 
 
 def install(cls):

@@ -69,6 +69,8 @@ class Domain:
         self.trace, self.out, self.result = trace, sys.stdout, None
         self.traps, self.callback, self.ports, self.virqs = {}, None, {CONS_PORT: "console", STORE_PORT: "store"}, {}
         self.next_mfn, self.fault_addr = 0x80000, 0
+        self.domid, self.xen_frames, self.gnt_frames, self.dev_ports = DOMID, set(), [], {}
+        self.devices = []
         self.nr_pages = mem_mib * 256
         self.store = XenStore(DOMID, mem_mib * 1024)
         self.build(image, cmdline)
@@ -350,6 +352,8 @@ class Domain:
 
 from hypercalls import install
 install(Domain)
+import pvdev
+pvdev.install(Domain)
 
 
 def main():
@@ -360,6 +364,9 @@ def main():
     ap.add_argument("--at", action="append", default=[], metavar="SECONDS:PATH=VALUE",
                     help="toolstack xenstore write at a virtual time (relative paths under the domain)")
     ap.add_argument("--timeout", type=float, default=30.0, help="virtual seconds")
+    ap.add_argument("--disk", action="append", default=[], metavar="FILE[,ro][,cache|torn][,size=MiB]"
+                    "[,flush=flush-cache|barrier|none][,sector-size=N]",
+                    help="a vbd (xvda, xvdb, ...) over an image file (created at size MiB if missing)")
     ap.add_argument("--trace", action="store_true")
     args = ap.parse_args()
     script = []
@@ -369,7 +376,14 @@ def main():
         script.append((int(float(t) * 1e9), k if k.startswith("/") else f"/local/domain/{DOMID}/{k}", v))
     d = Domain(open(args.image, "rb").read(), args.memory, args.cmdline, script,
                int(args.timeout * 1e9), args.trace)
-    reason = d.run()
+    for i, spec in enumerate(args.disk):
+        d.devices.append(pvdev.BlkBack(d, spec, 51712 + 16 * i))
+    try:
+        reason = d.run()
+    finally:
+        for dev in d.devices:
+            if hasattr(dev, "power_cut"):
+                dev.power_cut()
     d.console_flush()
     if reason is None:
         print(f"pvrun: timeout at {d.now / 1e9:.3f}s", file=sys.stderr)

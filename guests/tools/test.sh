@@ -59,5 +59,28 @@ balloon: target 24000 KiB, now 6000 pages
 balloon: poweroff requested' build/balloon.elf --at 1:memory/target=16384 \
   --at 2:memory/target=65536 --at 3:memory/target=24000 --at 4:control/shutdown=poweroff
 
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check blktest 0 'blktest: vbd 51712 8192 sectors, sector-size 512, rw, flush flush-cache
+blktest: PASS wrote 974 sectors in 4 runs, flushed, read back, verified' \
+  build/blktest.elf --disk "$tmp/a.img,size=4"
+
+check blktest-ro 0 'blktest: vbd 51712 8192 sectors, sector-size 512, ro, flush flush-cache
+blktest: PASS read-only: read 974 sectors, write refused' build/blktest.elf --disk "$tmp/a.img,ro"
+
+check blktest-4k-barrier 0 'blktest: vbd 51712 16384 sectors, sector-size 4096, rw, flush barrier
+blktest: PASS wrote 960 sectors in 4 runs, flushed, read back, verified' \
+  build/blktest.elf --disk "$tmp/b.img,size=8,sector-size=4096,flush=barrier"
+
+check blktest-write-cached 0 'blktest: vbd 51712 8192 sectors, sector-size 512, rw, flush flush-cache
+blktest: PASS wrote 974 sectors in 4 runs, flushed' \
+  build/blktest.elf --disk "$tmp/c.img,size=4,cache" --cmdline 'seed=42 mode=write'
+
+check blktest-verify-after-power-cut 0 'blktest: vbd 51712 8192 sectors, sector-size 512, rw, flush flush-cache
+blktest: PASS verified 974 sectors in 4 runs' \
+  build/blktest.elf --disk "$tmp/c.img" --cmdline 'seed=42 mode=verify'
+
+check blktest-no-vbd 0 'blktest: FAIL no vbd (-2)' build/blktest.elf
+
 echo "$pass passed, $fail failed"
 [[ $fail == 0 ]]

@@ -12,6 +12,11 @@ class XenStore:
         self.tree = {f"{self.home}/memory/target": str(mem_kib), f"{self.home}/name": "guest"}
         self.watches, self.txs, self.next_tx, self.failed_once = [], {}, 1, False
         self.pending, self.buf = b"", b""
+        self.hooks = []           # fn(path, value): device back ends react to front-end writes
+
+    def run_hooks(self, path, value):
+        for h in list(self.hooks):
+            h(path, value)
 
     def path(self, p):
         return p if p.startswith("/") else f"{self.home}/{p}"
@@ -28,6 +33,7 @@ class XenStore:
     def write_abs(self, path, value):
         self.tree[path] = value
         self.fire(path)
+        self.run_hooks(path, value)
         return True
 
     def take_output(self):
@@ -107,6 +113,9 @@ class XenStore:
                     else:
                         self.tree[p] = v
                     self.fire(p)
+                for p, v in writes.items():
+                    if v is not None:
+                        self.run_hooks(p, v)
             return typ, b"OK\0"
         return err("ENOSYS")
 

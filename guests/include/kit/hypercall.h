@@ -53,6 +53,9 @@ static inline long HYPERVISOR_xen_version(u32 cmd, void *arg)
 static inline long HYPERVISOR_console_io(u32 cmd, u32 count, const char *buf)
 { return _hypercall(__HYPERVISOR_console_io, cmd, count, buf, 0, 0); }
 
+static inline long HYPERVISOR_grant_table_op(u32 cmd, void *uops, u32 count)
+{ return _hypercall(__HYPERVISOR_grant_table_op, cmd, uops, count, 0, 0); }
+
 static inline long HYPERVISOR_vcpu_op(u32 cmd, u32 vcpu, void *arg)
 { return _hypercall(__HYPERVISOR_vcpu_op, cmd, vcpu, arg, 0, 0); }
 

@@ -33,5 +33,13 @@ __attribute__((noreturn, format(printf, 1, 2))) void kit_panic(const char *fmt, 
 /* Cooperative suspend (SCHEDOP_shutdown/suspend, xen-abi.md §5). Returns 0
  * when resumed in a new domain, 1 when the suspend was cancelled. */
 int kit_suspend(void);
+/* Drivers that hold Xen resources (grant frames, rings, channels) register
+ * hooks around kit_suspend: `pre` runs (in reverse registration order)
+ * before SCHEDOP_shutdown(suspend) with events masked; `post(cancelled)`
+ * runs (in registration order) once the core kit (events, time, console,
+ * xenstore) is back, with events enabled, so it may talk to xenstore.
+ * Either may be NULL. At most KIT_MAX_SUSPEND_HOOKS. */
+#define KIT_MAX_SUSPEND_HOOKS 8
+void kit_on_suspend(void (*pre)(void), void (*post)(int cancelled));
 
 #endif

@@ -14,6 +14,7 @@
 typedef unsigned char u8;
 typedef signed char s8;
 typedef unsigned short u16;
+typedef short s16;
 typedef unsigned int u32;
 typedef int s32;
 typedef unsigned long long u64;
@@ -38,6 +39,7 @@ typedef u16 domid_t;
 #define __HYPERVISOR_set_timer_op 15
 #define __HYPERVISOR_xen_version 17
 #define __HYPERVISOR_console_io 18
+#define __HYPERVISOR_grant_table_op 20
 #define __HYPERVISOR_iret 23
 #define __HYPERVISOR_vcpu_op 24
 #define __HYPERVISOR_sched_op 29
@@ -49,6 +51,7 @@ typedef u16 domid_t;
 
 /* Domain ids (xen.h). */
 #define DOMID_SELF ((domid_t)0x7FF0)
+#define DOMID_INVALID ((domid_t)0x7FF4)
 
 /* update_va_mapping flags (xen.h UVMF_*). */
 #define UVMF_NONE 0
@@ -163,15 +166,18 @@ KIT_ASSERT_SIZE(struct mmu_update, 16);
 #define MMU_MACHPHYS_UPDATE 1
 
 /* ---- event channels (event_channel.h) ---- */
+#define EVTCHNOP_bind_interdomain 0
 #define EVTCHNOP_bind_virq 1
 #define EVTCHNOP_close 3
 #define EVTCHNOP_send 4
 #define EVTCHNOP_alloc_unbound 6
 #define EVTCHNOP_unmask 9
 struct evtchn_bind_virq { u32 virq; u32 vcpu; evtchn_port_t port; };
+struct evtchn_bind_interdomain { domid_t remote_dom; evtchn_port_t remote_port; evtchn_port_t local_port; };
 struct evtchn_alloc_unbound { domid_t dom, remote_dom; evtchn_port_t port; };
 struct evtchn_port_arg { evtchn_port_t port; }; /* close, send, unmask */
 KIT_ASSERT_SIZE(struct evtchn_bind_virq, 12);
+KIT_ASSERT_OFF(struct evtchn_bind_interdomain, local_port, 8);
 KIT_ASSERT_OFF(struct evtchn_alloc_unbound, port, 4);
 #define VIRQ_TIMER 0
 
@@ -207,6 +213,35 @@ struct xen_memory_reservation {
 KIT_ASSERT_OFF(struct xen_memory_reservation, domid, 16);
 KIT_ASSERT_SIZE(struct xen_memory_reservation, 20);
 #define INVALID_P2M_ENTRY (~0u)
+
+/* ---- grant tables, version 1 (grant_table.h; xen-abi.md §7) ---- */
+typedef u32 grant_ref_t;
+struct grant_entry_v1 {
+    u16 flags;               /* GTF_*: written last when granting */
+    domid_t domid;           /* the domain allowed to use the frame */
+    u32 frame;               /* MFN (PV) of the granted page */
+};
+KIT_ASSERT_OFF(struct grant_entry_v1, domid, 2);
+KIT_ASSERT_OFF(struct grant_entry_v1, frame, 4);
+KIT_ASSERT_SIZE(struct grant_entry_v1, 8);
+#define GTF_invalid 0
+#define GTF_permit_access 1
+#define GTF_readonly (1u << 2)
+#define GTF_reading (1u << 3)    /* set by Xen while the grantee reads */
+#define GTF_writing (1u << 4)    /* set by Xen while the grantee writes */
+#define GNTTABOP_setup_table 2
+#define GNTTABOP_query_size 6
+#define GNTST_okay 0
+struct gnttab_setup_table {
+    domid_t dom;             /* DOMID_SELF */
+    u32 nr_frames;           /* @4 */
+    s16 status;              /* @8, OUT: GNTST_* */
+    u32 frame_list;          /* @12, guest handle: xen_pfn_t[nr_frames], OUT */
+};
+KIT_ASSERT_OFF(struct gnttab_setup_table, nr_frames, 4);
+KIT_ASSERT_OFF(struct gnttab_setup_table, status, 8);
+KIT_ASSERT_OFF(struct gnttab_setup_table, frame_list, 12);
+KIT_ASSERT_SIZE(struct gnttab_setup_table, 16);
 
 /* ---- console ring (io/console.h), 3092 bytes ---- */
 struct xencons_interface {

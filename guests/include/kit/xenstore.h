@@ -36,5 +36,11 @@ int xs_transaction_end(u32 tx, int abort);
 /* Next queued watch event, waiting until deadline (system time; 0 = for
  * ever, XS_NO_WAIT = just poll). 1 = got one, 0 = deadline passed. */
 int xs_next_watch(struct xs_watch_event *ev, u64 deadline);
+/* The same for events whose token is `token` only; other events stay
+ * queued, in order, for whoever waits for them. */
+int xs_next_watch_token(const char *token, struct xs_watch_event *ev, u64 deadline);
+/* Nonzero when a watch event is queued or the reply ring holds unread
+ * bytes: cheap enough for a WAIT_UNTIL condition in an event loop. */
+int xs_event_pending(void);
 
 #endif
