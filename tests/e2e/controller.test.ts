@@ -3,6 +3,9 @@
 // verbs. Timers run 100× faster (--clock-scale 100), so backoffs and grace periods take no
 // real waiting. These need guests that boot: see the report for which fail only because the
 // guest kit's memory hypercalls are not in the hypervisor yet.
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cond, manifest, World } from './controller-harness.ts';
 
@@ -99,5 +102,27 @@ describe('xenoform up: manifests become running domains', () => {
     expect(d2?.status?.restarts).toBeGreaterThan(d0?.status?.restarts ?? 0);
     const desc = await w.cli(['describe', 'domain', 'ticker']);
     expect(desc.stdout).toMatch(/Conditions:[\s\S]*Ready[\s\S]*Events:[\s\S]*IntentRecorded/);
+  });
+
+  it('the bad-manifest corpus beside a running domain: clear errors, nothing crashes, the domain keeps running', async () => {
+    w.write('t.yaml', manifest('ticker', 'ticker.elf'));
+    await w.startUp();
+    const d0 = await w.waitDomain('ticker', running);
+    const corpus = fileURLToPath(new URL('../fixtures/bad-manifests/', import.meta.url));
+    cpSync(corpus, join(w.manifests, 'bad'), { recursive: true, verbatimSymlinks: true });
+    const huge = Buffer.alloc(10 * 1024 * 1024, 'a');
+    huge.write('apiVersion: xenoform.dev/v1alpha1\nkind: Domain\nmetadata:\n  name: huge\n');
+    writeFileSync(join(w.manifests, 'bad', 'huge-10mb.yaml'), huge);
+    // errors tied to named objects show up as InvalidSpec on those Domains
+    await w.waitDomain('memory-negative', (d) => cond(d, 'InvalidSpec')?.status === 'True');
+    const all = await w.domains();
+    expect(all.find((d) => d.metadata.name === 'ticker')?.status).toMatchObject({ phase: 'Running', domid: d0?.status?.domid });
+    const neg = all.find((d) => d.metadata.name === 'memory-negative');
+    expect(cond(neg, 'InvalidSpec')?.message).toMatch(/memory-negative\.yaml:\d+:\d+: spec\.memory: /);
+    expect(neg?.status?.phase).not.toBe('Running');
+    // errors that belong to no object are reported by the controller, one line each
+    expect(w.upErr).toMatch(/huge-10mb\.yaml: file is too large/);
+    expect(w.upErr).toMatch(/syntax-unclosed-quote\.yaml:\d+:\d+: /);
+    expect(w.up?.exitCode).toBeNull();
   });
 });
