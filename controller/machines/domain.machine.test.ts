@@ -285,6 +285,21 @@ describe('declared state: deletion and spec changes', () => {
     expect(m.types).toEqual([]);
   });
 
+  it('a runStrategy changed while stopped decides afresh: Halted → RerunOnFailure runs it; Once → Once does not', () => {
+    const m = new Sim();
+    m.spec = desired({ runStrategy: 'Once' });
+    m.boot(1).observe(shut(1, 'poweroff'));
+    expect(m.state).toBe('Stopped');
+    m.observe(undefined);
+    expect(m.types).toEqual([]);
+    m.spec = desired({ runStrategy: 'Halted' });
+    m.observe(undefined);
+    expect(m.types).toEqual([]);
+    m.spec = desired({ runStrategy: 'RerunOnFailure' });
+    m.observe(undefined);
+    expect(m.types).toEqual(['createDomain']);
+  });
+
   it('Halted stops a running domain and starts nothing', () => {
     const m = new Sim().boot(1);
     m.spec = desired({ runStrategy: 'Halted' });

@@ -37,6 +37,8 @@ export interface DomainContext {
   applied: { memoryMiB?: number; cpuWeight?: number; cpuCap?: number };
   /** a domain of ours has been seen running at least once */
   everStarted: boolean;
+  /** the runStrategy in force when the domain was last left stopped: a new one decides afresh */
+  stoppedUnder?: string;
   restarts: number;
   /** consecutive crash/watchdog ends, for crash-loop backoff */
   failCount: number;
@@ -85,7 +87,10 @@ const cause = (c: Ctx) => shutdownCause(c.obs?.observed);
 const endAction = (c: Ctx) => actionFor(cause(c) ?? 'poweroff', c.obs?.desired);
 const observedPaused = (c: Ctx) => c.obs?.observed?.state[2] === 'p';
 const restartRequired = (c: Ctx) => c.boot !== undefined && c.obs?.desired !== undefined && c.obs.desired.bootHash !== c.boot.hash;
-const wantsToRun = (c: Ctx) => !!c.obs?.desired && wantsStart(strategy(c), c.obs.intents, isPending(c, 'start') || isPending(c, 'restart'), !c.everStarted);
+// A runStrategy changed since the domain stopped starts it as on first declaration
+// (Halted → RerunOnFailure runs it: kubevirt/kubevirt PR #11971).
+const freshStart = (c: Ctx) => !c.everStarted || (c.stoppedUnder !== undefined && c.stoppedUnder !== strategy(c));
+const wantsToRun = (c: Ctx) => !!c.obs?.desired && wantsStart(strategy(c), c.obs.intents, isPending(c, 'start') || isPending(c, 'restart'), freshStart(c));
 const haltedOrStopped = (c: Ctx) => !!c.obs && (c.obs.intents.stopped || strategy(c) === 'Halted');
 const drift = (c: Ctx) => (c.obs?.desired && c.obs.observed ? liveDrift(c.obs.desired, c.applied, c.obs.observed) : {});
 const sec = (ms: number) => `${Math.round(ms / 100) / 10}s`;
@@ -180,6 +185,7 @@ export const domainMachine = setup({
         assign(({ context: c }) => ({
           acted: true,
           restarts: c.restarts + (c.everStarted ? 1 : 0),
+          stoppedUnder: undefined,
           retryAt: undefined,
           stop: undefined,
           domid: undefined,
@@ -267,9 +273,14 @@ export const domainMachine = setup({
         refuseStale('the domain is preserved, not running'),
       ],
     },
-    Stopped: { description: 'not running, as runStrategy or the user wants', always: idleTransitions() },
+    Stopped: {
+      description: 'not running, as runStrategy or the user wants',
+      entry: assign(({ context: c }) => ({ stoppedUnder: strategy(c) })),
+      always: idleTransitions(),
+    },
     Failed: {
       description: 'ended by a failure that runStrategy does not restart (Once)',
+      entry: assign(({ context: c }) => ({ stoppedUnder: strategy(c) })),
       always: [
         { guard: 'present', target: 'Running', actions: adopt() },
         { guard: 'deleted', target: 'Deleted' },
