@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Host, HostError, type DomainInfo as HostDomainInfo, type HostOptions } from './host.ts';
 import { XEN_MAJOR, XEN_MINOR } from './hv/hc/version.ts';
+import { blockDevicesOf, DiskRefusedError, type DiskSpec } from './devices/block/index.ts';
 
 // ---- types ------------------------------------------------------------------------------------
 
@@ -76,6 +77,8 @@ export interface CreateSpec {
   cap?: number;
   /** create paused (xl create -p) */
   paused?: boolean;
+  /** disk images served to the guest: [{source, target: 'xvda', mode: 'rw'|'ro', sizeMiB?}] */
+  disks?: DiskSpec[];
 }
 
 /** xentop's columns for one domain (I/O counters stay 0 until devices exist). */
@@ -484,7 +487,7 @@ export class LocalHypervisor implements HypervisorApi {
       { ...zeroIo(), domid: 0, name: dom0.name, state: dom0.state, cpuNs: dom0CpuNs(), memoryKiB: dom0.memoryMiB * 1024, maxMemoryKiB: dom0.memoryMiB * 1024, vcpus: 1 },
     ];
     for (const d of this.host.list()) {
-      domains.push({ ...zeroIo(), domid: d.domid, name: d.name, state: d.state, cpuNs: Math.round(d.cpuTimeNs), memoryKiB: d.memoryKiB, maxMemoryKiB: d.maxMemoryKiB, vcpus: d.vcpus });
+      domains.push({ ...zeroIo(), ...blockDevicesOf(this.host).stats(d.domid), domid: d.domid, name: d.name, state: d.state, cpuNs: Math.round(d.cpuTimeNs), memoryKiB: d.memoryKiB, maxMemoryKiB: d.maxMemoryKiB, vcpus: d.vcpus });
     }
     return { timeNs: this.host.clock.now(), domains };
   }
@@ -500,9 +503,11 @@ export class LocalHypervisor implements HypervisorApi {
       const d = this.host.createDomain({
         name: spec.name, kernel, memoryMiB: spec.memoryMiB, maxMemoryMiB: spec.maxMemoryMiB, vcpus: spec.vcpus,
         maxVcpus: spec.maxVcpus, cmdline: spec.cmdline, weight: spec.weight, cap: spec.cap, paused: spec.paused,
+        disks: spec.disks,
       });
       return toInfo(this.host.info(d));
     } catch (e) {
+      if (e instanceof DiskRefusedError) throw e.code === 'DISK_SPEC' ? new InvalidArgumentError(e.message) : new ImageRefusedError(e.message);
       const err = e instanceof HostError || e instanceof HypervisorError
         ? toHypervisorError(e)
         // the loader and builder refuse images with plain errors (overlapping segments, …)
@@ -744,6 +749,7 @@ function checkSpec(s: CreateSpec): void {
     throw new InvalidArgumentError(`cmdline must be a string of at most ${MAX_CMDLINE} bytes without NUL`);
   }
   if (s.paused !== undefined && typeof s.paused !== 'boolean') throw new InvalidArgumentError('paused must be true or false');
+  if (s.disks !== undefined && !Array.isArray(s.disks)) throw new InvalidArgumentError('disks must be a list of {source, target, mode, sizeMiB?}');
 }
 
 /** Reads a kernel image from a host path: a regular file of sane size. */

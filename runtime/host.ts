@@ -22,6 +22,7 @@ import { pageTypesOf, type PageTypes } from './mem/pagetype.ts';
 import { m2pOf } from './mem/m2p.ts';
 import { grantTablesOf } from './hv/grant.ts';
 import { reservationOf } from './hv/hc/memory.ts';
+import { blockDevicesOf, type DiskSpec } from './devices/block/index.ts';
 
 export interface HostOptions {
   /** Machine memory in bytes (default 64 GiB, backed lazily). */
@@ -45,6 +46,8 @@ export interface CreateDomainSpec {
   cap?: number;
   /** Create paused (xl create -p). */
   paused?: boolean;
+  /** Disks served by Domain-0's blkback (runtime/devices/block). */
+  disks?: DiskSpec[];
 }
 
 /** What the host reports about one domain (xl list / xentop). */
@@ -175,6 +178,7 @@ export class Host implements HostContext {
       throw new HostError('ENOMEM', `domain "${spec.name}" needs ${spec.memoryMiB} MiB but the host has only ${Math.floor(this.frames.freeFrames / 256)} MiB of machine memory free`);
     }
     const id = this.allocDomid();
+    blockDevicesOf(this).prepare(id, spec.name, spec.disks); // opens and locks the images, or refuses
     const cfg: DomainConfig = { name: spec.name, pages, maxPages, vcpus: spec.vcpus ?? 1, maxVcpus: spec.maxVcpus, weight: spec.weight, cap: spec.cap };
     let d: Domain | undefined;
     try {
@@ -201,7 +205,9 @@ export class Host implements HostContext {
       const based = this.pageTypes.setBaseptr(d.vcpus[0]!, layout.l3Mfn);
       if (based !== 0) throw new HostError('EINVAL', `cannot load the bootstrap page tables of "${spec.name}" (errno ${-based})`);
       this.attachServices(d, pages);
+      blockDevicesOf(this).connect(d);
     } catch (e) {
+      blockDevicesOf(this).detach(id);
       if (d) this.releaseFrames(d);
       this.domains.delete(id);
       if (e instanceof OutOfMemoryError) throw new HostError('ENOMEM', e.message);
@@ -319,6 +325,7 @@ export class Host implements HostContext {
       v.cpu.mmu.dispose();
     }
     this.sched.removeDomain(id);
+    blockDevicesOf(this).detach(id);
     d.evtchn.closeAll();
     this.services.get(id)?.hvConsole.flush();
     this.xenstored.releaseDomain(id);
