@@ -111,8 +111,9 @@ export class BlockDevices {
     this.makeBackends(d).forEach((b, i) => {
       const r = recs[i]!;
       Object.assign(b.vbd.counters, r.counters);
-      b.resume(r.state, r.ring ?? undefined);
+      // A halted ring stays halted: it is not mapped again until the frontend reconnects.
       if (r.failed !== null) b.vbd.halt(r.failed);
+      b.resume(r.state, r.failed === null ? (r.ring ?? undefined) : undefined);
     });
   }
 

@@ -27,7 +27,7 @@ export class ImageLocks {
       throw new DiskRefusedError(
         'DISK_IN_USE',
         `disk ${who.target}: image ${source} is already open ${theirs} by domain ${clash.domid} (${clash.name}, ${clash.target}); ` +
-          (who.mode === 'rw' ? 'a writable image belongs to one domain at a time' : 'it cannot be shared while a domain writes it'),
+          (who.mode === 'rw' && clash.mode === 'rw' ? 'a writable image belongs to one domain at a time' : 'an image cannot be shared while a domain writes it'),
       );
     }
     holders.push(who);
