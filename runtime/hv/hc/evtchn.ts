@@ -34,7 +34,8 @@ function evtchnOp(v: VCpu, cmd: number, a: number): number {
       const dom = readU16(v, a), remote = readU16(v, a + 2);
       if (!selfOnly(v, dom)) return -E.EPERM;
       const remoteDom = remote === DOMID_SELF ? v.domain.id : remote;
-      if (remoteDom !== v.domain.id && !v.domain.host.domain(remoteDom)) return -E.ESRCH;
+      // Domain-0 (the TypeScript toolstack, with its backends) has no Domain object: ask for its event channels.
+      if (remoteDom !== v.domain.id && !v.domain.host.evtchnOf(remoteDom)) return -E.ESRCH;
       const p = ev.allocUnbound(remoteDom);
       if (p < 0) return p;
       writeU32(v, a + 4, p);
