@@ -9,6 +9,11 @@ import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Host, HostError, type DomainInfo as HostDomainInfo, type HostOptions } from './host.ts';
 import { XEN_MAJOR, XEN_MINOR } from './hv/hc/version.ts';
+import { validateInterfaces, type FrameLink, type InterfaceSpec, type VifInfo } from './devices/net/index.ts';
+
+export type { FrameLink, InterfaceSpec, PortMapping, VifInfo, VifCounters } from './devices/net/index.ts';
+/** The segment's addressing (devices/net/README.md): a guest's IP is its MAC's last three octets. */
+export { ipForMac, GATEWAY_IP, GATEWAY_MAC, SEGMENT_NETMASK } from './devices/net/index.ts';
 import { blockDevicesOf, DiskRefusedError, type DiskSpec } from './devices/block/index.ts';
 
 // ---- types ------------------------------------------------------------------------------------
@@ -77,6 +82,8 @@ export interface CreateSpec {
   cap?: number;
   /** create paused (xl create -p) */
   paused?: boolean;
+  /** network interfaces: [{mac: '00:16:3e:xx:xx:xx', ports?: [{host, guest}]}] (the gateway forwards the ports) */
+  interfaces?: InterfaceSpec[];
   /** disk images served to the guest: [{source, target: 'xvda', mode: 'rw'|'ro', sizeMiB?}] */
   disks?: DiskSpec[];
 }
@@ -99,6 +106,8 @@ export interface DomainStats {
   vbdWr: number;
   vbdRsect: number;
   vbdWsect: number;
+  /** each interface: MAC, IP, backend state, counters (the domain's view: tx = sent) */
+  vifs?: VifInfo[];
 }
 
 export interface HostStats {
@@ -162,6 +171,11 @@ export interface StopHostResult {
   shutdown: number[];
   /** domains destroyed when the grace period ended */
   destroyed: number[];
+}
+
+/** The host's switch, for the controller's gateway (DESIGN.md §5): an uplink port carrying Ethernet frames. */
+export interface NetworkApi {
+  uplink(): Promise<FrameLink>;
 }
 
 export interface HypervisorApi {
@@ -380,7 +394,7 @@ export interface LocalHypervisorOptions extends HostOptions {
   start?: boolean;
 }
 
-export class LocalHypervisor implements HypervisorApi {
+export class LocalHypervisor implements HypervisorApi, NetworkApi {
   readonly host: Host;
   private readonly subscribers = new Set<AsyncQueue<DomainEvent>>();
   private readonly known = new Map<number, DomainInfo>();
@@ -487,7 +501,7 @@ export class LocalHypervisor implements HypervisorApi {
       { ...zeroIo(), domid: 0, name: dom0.name, state: dom0.state, cpuNs: dom0CpuNs(), memoryKiB: dom0.memoryMiB * 1024, maxMemoryKiB: dom0.memoryMiB * 1024, vcpus: 1 },
     ];
     for (const d of this.host.list()) {
-      domains.push({ ...zeroIo(), ...blockDevicesOf(this.host).stats(d.domid), domid: d.domid, name: d.name, state: d.state, cpuNs: Math.round(d.cpuTimeNs), memoryKiB: d.memoryKiB, maxMemoryKiB: d.maxMemoryKiB, vcpus: d.vcpus });
+      domains.push({ ...zeroIo(), ...blockDevicesOf(this.host).stats(d.domid), ...netStats(this.host, d.domid), domid: d.domid, name: d.name, state: d.state, cpuNs: Math.round(d.cpuTimeNs), memoryKiB: d.memoryKiB, maxMemoryKiB: d.maxMemoryKiB, vcpus: d.vcpus });
     }
     return { timeNs: this.host.clock.now(), domains };
   }
@@ -503,6 +517,7 @@ export class LocalHypervisor implements HypervisorApi {
       const d = this.host.createDomain({
         name: spec.name, kernel, memoryMiB: spec.memoryMiB, maxMemoryMiB: spec.maxMemoryMiB, vcpus: spec.vcpus,
         maxVcpus: spec.maxVcpus, cmdline: spec.cmdline, weight: spec.weight, cap: spec.cap, paused: spec.paused,
+        interfaces: spec.interfaces,
         disks: spec.disks,
       });
       return toInfo(this.host.info(d));
@@ -625,6 +640,14 @@ export class LocalHypervisor implements HypervisorApi {
     return q;
   }
 
+  // -- the network -----------------------------------------------------------------------------------
+
+  /** A new uplink port on the host's switch (the gateway's link to the segment). */
+  async uplink(): Promise<FrameLink> {
+    this.live();
+    return this.host.net.uplink();
+  }
+
   // -- not yet -------------------------------------------------------------------------------------
 
   async save(): Promise<void> {
@@ -718,6 +741,12 @@ function dom0Row(): DomainRow {
   return { name: 'Domain-0', id: 0, memoryMiB: Math.round(process.memoryUsage.rss() / 2 ** 20), vcpus: 1, state: 'r-----', cpuTimeS: round1(dom0CpuNs() / 1e9) };
 }
 
+/** xentop's NETS, NETTX(k), NETRX(k): the domain's interfaces and the KiB it sent and received. */
+function netStats(host: Host, domid: number): { nets: number; netTxKiB: number; netRxKiB: number; vifs: VifInfo[] } {
+  const t = host.net.totals(domid);
+  return { nets: t.nets, netTxKiB: Math.floor(t.txBytes / 1024), netRxKiB: Math.floor(t.rxBytes / 1024), vifs: t.vifs };
+}
+
 function zeroIo() {
   return { nets: 0, netTxKiB: 0, netRxKiB: 0, vbds: 0, vbdOo: 0, vbdRd: 0, vbdWr: 0, vbdRsect: 0, vbdWsect: 0 };
 }
@@ -749,6 +778,11 @@ function checkSpec(s: CreateSpec): void {
     throw new InvalidArgumentError(`cmdline must be a string of at most ${MAX_CMDLINE} bytes without NUL`);
   }
   if (s.paused !== undefined && typeof s.paused !== 'boolean') throw new InvalidArgumentError('paused must be true or false');
+  try {
+    validateInterfaces(s.interfaces);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
   if (s.disks !== undefined && !Array.isArray(s.disks)) throw new InvalidArgumentError('disks must be a list of {source, target, mode, sizeMiB?}');
 }
 

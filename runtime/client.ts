@@ -8,8 +8,9 @@ import {
   AsyncQueue, ByteStream, errorFromCode, HostUnavailableError, HypervisorError, InvalidArgumentError, MAX_CONSOLE_WRITE, STREAM_BACKLOG, StreamOverflowError,
   type ConsoleOptions, type ConsoleStream, type CreateSpec, type DomainEvent, type DomainInfo, type DomainRow,
   type HostInfo, type HostStats, type HypervisorApi, type ShutdownOptions, type ShutdownRequest, type StopHostOptions,
-  type StopHostResult, type Stream,
+  type StopHostResult, type Stream, type FrameLink, type NetworkApi,
 } from './api.ts';
+import { StreamFrameLink } from './devices/net/uplink.ts';
 
 export interface RemoteOptions {
   /** the host's unix socket (e.g. <state-dir>/host.sock) */
@@ -20,7 +21,7 @@ export interface RemoteOptions {
   token?: string;
 }
 
-export class RemoteHypervisor implements HypervisorApi {
+export class RemoteHypervisor implements HypervisorApi, NetworkApi {
   private readonly agent = new Agent({ keepAlive: true });
   private readonly target: { socketPath: string } | { host: string; port: number };
   private readonly where: string;
@@ -181,6 +182,22 @@ export class RemoteHypervisor implements HypervisorApi {
 
   async migrate(id: number, target: string): Promise<void> {
     await this.call('POST', `/v1/domains/${seg(id)}/migrate`, { target });
+  }
+
+  /** A port on the host's switch: GET /v1/net/uplink upgraded to a stream of length-prefixed frames. */
+  uplink(): Promise<FrameLink> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'xenoform-frames' };
+      if (this.opts.token) headers.Authorization = `Bearer ${this.opts.token}`;
+      const req = request({ ...this.target, method: 'GET', path: '/v1/net/uplink', headers });
+      req.on('upgrade', (_res, socket, head) => {
+        (socket as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+        resolve(new StreamFrameLink(socket, 1 << 20, head));
+      });
+      req.on('response', (res) => void errorOf(res).then(reject));
+      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
+      req.end();
+    });
   }
 
   stopHost(opts: StopHostOptions = {}): Promise<StopHostResult> {

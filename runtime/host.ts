@@ -22,6 +22,7 @@ import { pageTypesOf, type PageTypes } from './mem/pagetype.ts';
 import { m2pOf } from './mem/m2p.ts';
 import { grantTablesOf } from './hv/grant.ts';
 import { reservationOf } from './hv/hc/memory.ts';
+import { NetConfigError, NetworkDevices, type InterfaceSpec } from './devices/net/index.ts';
 import { blockDevicesOf, type DiskSpec } from './devices/block/index.ts';
 
 export interface HostOptions {
@@ -46,6 +47,8 @@ export interface CreateDomainSpec {
   cap?: number;
   /** Create paused (xl create -p). */
   paused?: boolean;
+  /** Network interfaces: vifs on the host's switch (devices/net/README.md). */
+  interfaces?: InterfaceSpec[];
   /** Disks served by Domain-0's blkback (runtime/devices/block). */
   disks?: DiskSpec[];
 }
@@ -89,6 +92,8 @@ export class Host implements HostContext {
   readonly events = new EventEmitter();
   readonly dom0Evtchn: EventChannels;
   readonly pageTypes: PageTypes;
+  /** The virtual switch and the domains' vifs (devices/net). */
+  readonly net: NetworkDevices;
   private readonly domains = new Map<number, Domain>();
   private readonly services = new Map<number, DomainServices>();
   private readonly sched: CreditScheduler;
@@ -121,6 +126,11 @@ export class Host implements HostContext {
     });
     this.pageTypes = pageTypesOf(this);
     this.log = (d, message) => this.events.emit('log', { domid: d.id, name: d.name, message });
+    this.net = new NetworkDevices({
+      xenstored: this.xenstored, dom0Evtchn: this.dom0Evtchn, grants: grantTablesOf(this), mem: this.mem,
+      now: () => this.clock.now(),
+      log: (domid, message) => this.events.emit('log', { domid, name: this.domains.get(domid)?.name ?? '', message }),
+    });
   }
 
   // ---- HostContext -----------------------------------------------------------------------
@@ -170,6 +180,12 @@ export class Host implements HostContext {
     if ([...this.domains.values()].some((d) => d.name === spec.name && !d.dying)) {
       throw new HostError('EEXIST', `a domain named "${spec.name}" already exists`);
     }
+    let interfaces: InterfaceSpec[];
+    try {
+      interfaces = this.net.check(spec.interfaces);
+    } catch (e) {
+      throw e instanceof NetConfigError ? new HostError('EINVAL', `domain "${spec.name}": ${e.message}`) : e;
+    }
     const image = spec.kernel instanceof Uint8Array ? loadImage(spec.kernel) : spec.kernel;
     const pages = Math.floor(spec.memoryMiB * 256);
     const maxPages = Math.floor((spec.maxMemoryMiB ?? spec.memoryMiB) * 256);
@@ -205,9 +221,11 @@ export class Host implements HostContext {
       const based = this.pageTypes.setBaseptr(d.vcpus[0]!, layout.l3Mfn);
       if (based !== 0) throw new HostError('EINVAL', `cannot load the bootstrap page tables of "${spec.name}" (errno ${-based})`);
       this.attachServices(d, pages);
+      this.net.attach(id, interfaces);
       blockDevicesOf(this).connect(d);
     } catch (e) {
       blockDevicesOf(this).detach(id);
+      this.net.detach(id);
       if (d) this.releaseFrames(d);
       this.domains.delete(id);
       if (e instanceof OutOfMemoryError) throw new HostError('ENOMEM', e.message);
@@ -325,6 +343,7 @@ export class Host implements HostContext {
       v.cpu.mmu.dispose();
     }
     this.sched.removeDomain(id);
+    this.net.detach(id);
     blockDevicesOf(this).detach(id);
     d.evtchn.closeAll();
     this.services.get(id)?.hvConsole.flush();

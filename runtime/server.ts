@@ -18,6 +18,8 @@
  *   POST /domains/:id/console        raw bytes → the guest's console input
  *   GET  /events                     NDJSON stream of DomainEvent
  *   POST /host/stop                  {save?, graceMs?} → StopHostResult; the agent then exits
+ *   GET  /net/uplink                 Upgrade: xenoform-frames → 101; then length-prefixed Ethernet
+ *                                    frames both ways: a port on the host's switch (devices/net/README.md)
  *
  * Errors: 4xx/5xx with {"error": {"code", "message"}}; never a stack trace on the wire.
  */
@@ -25,9 +27,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { StreamFrameLink } from './devices/net/uplink.ts';
 import {
   HypervisorError, InvalidArgumentError, MAX_CONSOLE_WRITE, MAX_KERNEL_BYTES, NoSuchDomainError, toHypervisorError,
-  UnauthorizedError, type CreateSpec, type HypervisorApi, type ShutdownRequest, type StopHostResult,
+  UnauthorizedError, type CreateSpec, type HypervisorApi, type NetworkApi, type ShutdownRequest, type StopHostResult,
 } from './api.ts';
 
 /** sun_path is 108 bytes with the terminating NUL (sys/un.h). */
@@ -153,6 +157,7 @@ export class HostServer {
       this.handle(req, res).catch((e) => this.fail(res, e));
     });
     srv.on('clientError', (_e, socket) => socket.destroy());
+    srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head, needsToken));
     this.servers.push(srv);
     return srv;
   }
@@ -235,6 +240,37 @@ export class HostServer {
       }
     }
     throw notFound(method, url.pathname);
+  }
+
+  /** GET /v1/net/uplink with Upgrade: xenoform-frames — a switch port for the gateway. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, needsToken: boolean): void {
+    const refuse = (err: HypervisorError) => {
+      const body = JSON.stringify({ error: { code: err.code, message: err.message } });
+      socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    socket.on('error', () => socket.destroy());
+    if (needsToken && !tokenMatches(req.headers.authorization, this.opts.token!)) return refuse(new UnauthorizedError());
+    const path = new URL(req.url ?? '/', 'http://host').pathname;
+    if (path !== '/v1/net/uplink' || req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'xenoform-frames') {
+      return refuse(notFound(`${req.method} (upgrade ${req.headers.upgrade})`, path));
+    }
+    const hv = this.opts.hv as HypervisorApi & Partial<NetworkApi>;
+    if (typeof hv.uplink !== 'function') return refuse(new HypervisorError('ENOSYS', 'this host has no network'));
+    hv.uplink().then((link) => {
+      if (socket.destroyed) return link.close();
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: xenoform-frames\r\nConnection: Upgrade\r\n\r\n');
+      const remote = new StreamFrameLink(socket, 1 << 20, head);
+      remote.onFrame((f) => link.send(f));
+      link.onFrame((f) => remote.send(f));
+      const end = () => {
+        this.streams.delete(end);
+        remote.close();
+        link.close();
+      };
+      this.streams.add(end);
+      remote.onClose(end);
+      link.onClose(end);
+    }, (e) => refuse(toHypervisorError(e)));
   }
 
   /** Keeps a streaming response registered so close() can end it. */

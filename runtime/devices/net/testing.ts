@@ -11,7 +11,7 @@ import { grantTablesOf } from '../../hv/grant.ts';
 import { FramePage, SI } from '../../hv/shared.ts';
 import type { Domain } from '../../hv/domain.ts';
 import { testGuest } from '../../api.test-guests.ts';
-import { NetworkDevices } from './index.ts';
+import type { NetworkDevices } from './index.ts';
 import type { InterfaceSpec } from './addressing.ts';
 import { NET_RX_RING_SIZE, NET_TX_RING_SIZE, RING, RXREQ, RXRSP, RX_SLOT, TXREQ, TXRSP, TX_SLOT, XenbusState } from './netif.ts';
 
@@ -23,25 +23,17 @@ export interface TxRequest {
   size: number;
 }
 
-/** A host on virtual time with its own NetworkDevices, and a helper to make paused domains. */
+/** A host on virtual time, and a helper to make paused domains with interfaces. */
 export function netHost(): { host: Host; net: NetworkDevices; logs: string[]; domain(name: string, interfaces: InterfaceSpec[]): Domain } {
   const host = new Host({ clock: 'virtual', memoryBytes: 256 << 20 });
   const logs: string[] = [];
-  host.events.on('log', (e: { message: string }) => logs.push(e.message));
-  const net = new NetworkDevices({
-    xenstored: host.xenstored, dom0Evtchn: host.dom0Evtchn, grants: grantTablesOf(host), mem: host.mem,
-    now: () => host.clock.now(), log: (domid, message) => logs.push(`d${domid}: ${message}`),
-  });
+  host.events.on('log', (e: { domid: number; message: string }) => logs.push(`d${e.domid}: ${e.message}`));
   const kernel = testGuest('', 'block');
   return {
     host,
-    net,
+    net: host.net,
     logs,
-    domain: (name, interfaces) => {
-      const d = host.createDomain({ name, kernel, memoryMiB: 4, paused: true });
-      net.attach(d.id, interfaces);
-      return d;
-    },
+    domain: (name, interfaces) => host.createDomain({ name, kernel, memoryMiB: 4, paused: true, interfaces }),
   };
 }
 
