@@ -8,7 +8,8 @@
  *    (aim: p99 under 100 ms).
  * Runs against the real host (`xenoform host` in its own process, ticker guests) and against a
  * fake host (the controller alone: watch, queue, reconcile, state dir with fsync). Set
- * XENOFORM_BENCH_DOMAINS for another N, XENOFORM_BENCH_HOSTS=fake or real for one of them.
+ * XENOFORM_BENCH_DOMAINS for another N, XENOFORM_BENCH_HOSTS=fake or real for one of them,
+ * XENOFORM_BENCH_CONSOLES=0 to not keep console logs in the state dir.
  * Prints figures; asserts nothing about time.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ async function scenario(kind: 'fake' | 'real', log: (l: string) => void) {
   if (kind === 'fake') hv = new FakeHypervisor();
   else hv = (await ensureLocalHost(state)).hv;
   const problems: string[] = [];
-  const c = new Controller({ manifestsDir: manifests, stateDir: state, hv, log: (l) => problems.push(l), concurrency: 8 });
+  const c = new Controller({ manifestsDir: manifests, stateDir: state, hv, log: (l) => problems.push(l), concurrency: 8, recordConsoles: process.env.XENOFORM_BENCH_CONSOLES !== '0' });
   await c.start();
   const written = new Map<string, number>();
   const running = new Map<string, number>();

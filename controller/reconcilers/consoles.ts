@@ -2,18 +2,25 @@
 // (logs/<name>.log for the current domain, <name>.previous.log for the one before, as
 // `kubectl logs --previous`), scanned for a readiness pattern (readiness.console), and fanned
 // out to `logs -f` readers. One follower per Domain, for the domid it runs as now.
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConsoleStream, HypervisorApi } from '../hypervisor.ts';
 
 /** Past this, a domain's log file starts again (the host keeps its own bounded console too). */
 export const MAX_LOG_BYTES = 4 * 2 ** 20;
+/**
+ * Console output is buffered and written this often, synchronously: a thousand domains
+ * printing a line a second would otherwise queue a thousand writes a second on libuv's four
+ * threads, ahead of the state dir's fsyncs.
+ */
+export const LOG_FLUSH_MS = 500;
 
 interface Follower {
   name: string;
   domid: number;
   stream: ConsoleStream;
-  file?: WriteStream;
+  fd?: number;
+  pending: Uint8Array[];
   written: number;
   partial: string;
   pattern?: RegExp;
@@ -51,6 +58,7 @@ export class ConsoleFollowers {
     }
     if (cur) this.stop(name, true);
     const record = this.opts.record ?? true;
+    if (!record && re === undefined) return; // nothing to keep, nothing to scan for
     if (record) {
       try { renameSync(this.logFile(name), this.logFile(name, true)); } catch { /* no log yet */ }
     }
@@ -62,10 +70,9 @@ export class ConsoleFollowers {
       return;
     }
     const f: Follower = {
-      name, domid, stream, written: 0, partial: '', pattern: re, listeners: new Set(), ended: false,
-      file: record ? createWriteStream(this.logFile(name), { flags: 'w', mode: 0o600 }) : undefined,
+      name, domid, stream, written: 0, partial: '', pattern: re, listeners: new Set(), ended: false, pending: [],
+      fd: record ? this.openLog(name) : undefined,
     };
-    f.file?.on('error', (e) => this.opts.report?.(`log of ${name}: ${e.message}`));
     this.byName.set(name, f);
     void this.pump(f);
   }
@@ -97,16 +104,45 @@ export class ConsoleFollowers {
     }
   }
 
-  private write(f: Follower, chunk: Uint8Array): void {
-    if (!f.file) return;
-    if (f.written + chunk.length > MAX_LOG_BYTES) {
-      f.file.end();
-      try { renameSync(this.logFile(f.name), this.logFile(f.name, true)); } catch { /* ignore */ }
-      f.file = createWriteStream(this.logFile(f.name), { flags: 'w', mode: 0o600 });
-      f.written = 0;
+  private openLog(name: string): number | undefined {
+    try {
+      return openSync(this.logFile(name), 'w', 0o600);
+    } catch (e) {
+      this.opts.report?.(`log of ${name}: ${(e as Error).message}`);
+      return undefined;
     }
-    f.file.write(chunk);
-    f.written += chunk.length;
+  }
+
+  private write(f: Follower, chunk: Uint8Array): void {
+    if (f.fd === undefined) return;
+    f.pending.push(chunk);
+    this.flushTimer ??= setTimeout(() => this.flushAll(), LOG_FLUSH_MS);
+    this.flushTimer.unref?.();
+  }
+
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  private flushAll(): void {
+    this.flushTimer = undefined;
+    for (const f of this.byName.values()) this.flush(f);
+  }
+
+  private flush(f: Follower): void {
+    if (f.fd === undefined || f.pending.length === 0) return;
+    const data = Buffer.concat(f.pending);
+    f.pending = [];
+    try {
+      if (f.written + data.length > MAX_LOG_BYTES) {
+        closeSync(f.fd);
+        renameSync(this.logFile(f.name), this.logFile(f.name, true));
+        f.fd = openSync(this.logFile(f.name), 'w', 0o600);
+        f.written = 0;
+      }
+      writeSync(f.fd, data);
+      f.written += data.length;
+    } catch (e) {
+      this.opts.report?.(`log of ${f.name}: ${(e as Error).message}`);
+    }
   }
 
   /** Whether `name`'s readiness pattern has matched on the console of `domid`. */
@@ -134,7 +170,9 @@ export class ConsoleFollowers {
     if (!f) return;
     this.byName.delete(name);
     f.stream.close();
-    f.file?.end();
+    this.flush(f);
+    if (f.fd !== undefined) try { closeSync(f.fd); } catch { /* closed */ }
+    f.fd = undefined;
     if (!keepLog) {
       rmSync(this.logFile(name), { force: true });
       rmSync(this.logFile(name, true), { force: true });
@@ -143,6 +181,8 @@ export class ConsoleFollowers {
 
   stopAll(): void {
     for (const name of [...this.byName.keys()]) this.stop(name);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 // The Domain reconciler against a fake Hypervisor API, a fake clock and a real state dir.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ class World {
   desired = new DesiredState({ dir: this.manifests });
   store!: StateStore;
   rec!: DomainReconciler;
+  consoles!: ConsoleFollowers;
   changed: string[] = [];
 
   constructor() {
@@ -41,6 +42,7 @@ class World {
   boot(): void {
     this.store = new StateStore(this.state);
     const consoles = new ConsoleFollowers(this.hv, { logsDir: this.store.logsDir, now: () => this.clock.now(), onChange: (n) => this.changed.push(n) });
+    this.consoles = consoles;
     this.rec = new DomainReconciler({
       hv: this.hv, store: this.store, desired: this.desired, observed: new ObservedDomains(this.hv, () => this.clock.now(), 0),
       consoles, clock: this.clock, timing: scaledTiming(1), hostName: 'local',
@@ -223,6 +225,9 @@ describe('DomainReconciler', () => {
     expect(w.changed).toContain('web');
     await w.pass('web');
     expect(w.cond('web', 'Ready')).toMatchObject({ status: 'True', reason: 'ConsolePatternMatched' });
+    // the console is kept in the state dir
+    w.consoles.stop('web');
+    expect(readFileSync(join(w.store.logsDir, 'web.log'), 'utf8')).toBe('booting\nticker: ready\ntick 1\n');
   });
 
   it('xenstore readiness says honestly that it cannot be checked yet', async () => {
