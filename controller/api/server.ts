@@ -10,6 +10,7 @@
 //   GET  /api/v1/events                             {items} (?name=…, ?watch=1 → NDJSON)
 //   POST /diff                                      {objects, errors, prune} → {diffs}
 //   GET  /xl/list                                   the host's xl list rows
+//   GET  /xl/top                                    {info, stats}: one xentop sample
 //   GET  /metrics                                   Prometheus text
 // Errors: {"error": {"code", "message"}} with a 4xx/5xx status; never a stack trace.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
@@ -84,6 +85,7 @@ export class ApiServer {
       if (req.method === 'GET' && p === '/healthz') return json(res, 200, { ok: true, ...this.o.info });
       if (req.method === 'GET' && p === '/metrics') return text(res, 200, metricsText(c), 'text/plain; version=0.0.4');
       if (req.method === 'GET' && p === '/xl/list') return json(res, 200, { items: await c.opts.hv.list() });
+      if (req.method === 'GET' && p === '/xl/top') return json(res, 200, { info: await c.opts.hv.info(), stats: await c.opts.hv.stats() });
       if (req.method === 'GET' && p === '/api/v1/events') return await this.events(req, res, q);
       if (req.method === 'POST' && p === '/diff') return await this.diff(req, res);
       if (p === API_PREFIX && req.method === 'GET') return await this.domains(req, res, q);

@@ -12,6 +12,7 @@ import * as describe from './describe.ts';
 import * as events from './events.ts';
 import * as consoleVerb from './console.ts';
 import * as logs from './logs.ts';
+import * as top from './top.ts';
 import * as start from './start.ts';
 import * as stop from './stop.ts';
 import * as restart from './restart.ts';
@@ -29,8 +30,8 @@ export interface Verb {
 }
 
 export const verbs: Verb[] = [
-  // managing (through the controller); still to come: top, save, restore, migrate
-  up, diff, get, list, describe, events, consoleVerb, logs,
+  // managing (through the controller); still to come: save, restore, migrate
+  up, diff, get, list, describe, events, consoleVerb, logs, top,
   start, stop, restart, pause, unpause, shutdown, reboot, destroy,
   // standalone:
   validate,
