@@ -96,6 +96,15 @@ def hc_29(d, cmd, arg, edx, *_):                         # sched_op
         return 0
     if cmd == 1:                                         # block: enables events
         d.sh()[1] = 0
+        if getattr(d, "realtime", False):
+            while not d.sh()[0]:
+                d.advance(0)
+                nxt = [t for t in (d.timer, d.script[0][0] if d.script else 0) if t]
+                wait = (min(nxt) - d.now) / 1e9 if nxt else 0.5
+                if wait > 0:
+                    d.poll_devices(min(wait, 0.5))
+                d.advance(0)
+            return 0
         while not d.sh()[0]:
             nxt = [t for t in (d.timer, d.script[0][0] if d.script else 0) if t]
             if not nxt:

@@ -214,8 +214,30 @@ class Domain:
             self.uc.reg_write(UC_X86_REG_ESP, esp)
             self.uc.reg_write(UC_X86_REG_EIP, self.callback)
 
+    def set_realtime(self):
+        import time
+        self.realtime, self._t0 = True, time.monotonic()
+
+    def wall_ns(self):
+        import time
+        return int((time.monotonic() - self._t0) * 1e9)
+
+    def poll_devices(self, timeout=0.0):
+        got = False
+        for dev in self.devices:
+            if hasattr(dev, "poll_tap"):
+                got |= dev.poll_tap(timeout)
+                timeout = 0
+        return got
+
     def advance(self, ns):
-        self.now += ns
+        if getattr(self, "realtime", False):
+            self.now = max(self.now, self.wall_ns())
+            self._polls = getattr(self, "_polls", 0) + 1
+            if self._polls % 64 == 0:
+                self.poll_devices()
+        else:
+            self.now += ns
         while self.script and self.script[0][0] <= self.now:
             _, path, value = self.script.pop(0)
             if self.trace:
@@ -320,7 +342,7 @@ class Domain:
 
         @uccallback(self.uc, intel.HOOK_INSN_CPUID_CFUNC)
         def cb(uc, key):
-            self.now += 10
+            self.now = max(self.now + 10, self.wall_ns()) if getattr(self, "realtime", False) else self.now + 10
             tsc = self.now * 4
             uc.reg_write(UC_X86_REG_EAX, tsc & 0xFFFFFFFF)
             uc.reg_write(UC_X86_REG_EDX, tsc >> 32)
@@ -367,6 +389,10 @@ def main():
     ap.add_argument("--disk", action="append", default=[], metavar="FILE[,ro][,cache|torn][,size=MiB]"
                     "[,flush=flush-cache|barrier|none][,sector-size=N]",
                     help="a vbd (xvda, xvdb, ...) over an image file (created at size MiB if missing)")
+    ap.add_argument("--vif", action="append", default=[], metavar="mac=M[,ip=A.B.C.D[/N]][,tap=NAME]",
+                    help="a vif; with tap=NAME its frames go to an existing Linux TAP device")
+    ap.add_argument("--realtime", action="store_true",
+                    help="system time follows the wall clock (needed to talk to real peers on a tap)")
     ap.add_argument("--trace", action="store_true")
     args = ap.parse_args()
     script = []
@@ -378,6 +404,10 @@ def main():
                int(args.timeout * 1e9), args.trace)
     for i, spec in enumerate(args.disk):
         d.devices.append(pvdev.BlkBack(d, spec, 51712 + 16 * i))
+    for i, spec in enumerate(args.vif):
+        d.devices.append(pvdev.NetBack(d, spec, i))
+    if args.realtime:
+        d.set_realtime()
     try:
         reason = d.run()
     finally:

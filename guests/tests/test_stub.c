@@ -1,0 +1,2 @@
+#include "native.h"
+void test_kvlog(void) {}
