@@ -193,6 +193,11 @@ export interface HypervisorApi {
   /** the balloon target (memory/target), MiB, at most the domain's maximum */
   setMemoryTarget(id: number, mib: number): Promise<DomainInfo>;
   setSched(id: number, params: { weight?: number; cap?: number }): Promise<DomainInfo>;
+  /**
+   * Read a key of the domain's own xenstore subtree (a path relative to /local/domain/<id>, or
+   * absolute inside it): the value, or undefined when the key does not exist. For readiness.
+   */
+  xenstoreRead(id: number, path: string): Promise<string | undefined>;
   stats(): Promise<HostStats>;
   console(id: number, opts?: ConsoleOptions): ConsoleStream;
   consoleWrite(id: number, bytes: Uint8Array): Promise<void>;
@@ -588,6 +593,15 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
     if (mib > maxMiB) throw new InvalidArgumentError(`memory target ${mib} MiB is more than domain ${id}'s maximum of ${maxMiB} MiB`);
     this.host.setMemoryTarget(id, mib * 1024);
     return toInfo(this.host.info(d));
+  }
+
+  async xenstoreRead(id: number, path: string): Promise<string | undefined> {
+    const d = this.domainOf(id);
+    const base = `/local/domain/${d.id}`;
+    const full = path.startsWith('/') ? path : `${base}/${path}`;
+    if (full !== base && !full.startsWith(`${base}/`)) throw new InvalidArgumentError(`xenstore path ${path} is outside domain ${id}'s subtree ${base}`);
+    if (full.includes('//') || full.split('/').includes('..')) throw new InvalidArgumentError(`xenstore path ${path} is not a plain path`);
+    return this.host.xenstored.readString(full);
   }
 
   async setSched(id: number, params: { weight?: number; cap?: number }): Promise<DomainInfo> {

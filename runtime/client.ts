@@ -84,6 +84,11 @@ export class RemoteHypervisor implements HypervisorApi, NetworkApi {
     return this.call('GET', `/v1/domains/${seg(id)}`);
   }
 
+  async xenstoreRead(id: number, path: string): Promise<string | undefined> {
+    const r = await this.call<{ value?: string }>('GET', `/v1/domains/${seg(id)}/xenstore?path=${encodeURIComponent(path)}`);
+    return r.value;
+  }
+
   create(spec: CreateSpec): Promise<DomainInfo> {
     const kernel = typeof spec.kernel === 'string' ? { path: spec.kernel } : { base64: Buffer.from(spec.kernel).toString('base64') };
     return this.call('POST', '/v1/domains', { ...spec, kernel });

@@ -219,6 +219,7 @@ export class HostServer {
         const id = domid(b);
         if (c === undefined && route('GET', 3)) return send(res, await hv.domain(id));
         if (c === 'console' && route('GET', 4)) return this.streamConsole(req, res, id, url.searchParams);
+        if (c === 'xenstore' && route('GET', 4)) return send(res, { value: await hv.xenstoreRead(id, url.searchParams.get('path') ?? '') });
         if (c === 'console' && route('POST', 4)) {
           await hv.consoleWrite(id, await readBody(req, MAX_CONSOLE_WRITE));
           return send(res, {});

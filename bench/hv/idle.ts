@@ -5,13 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { Host } from '../../runtime/host.ts';
+import type { Domain } from '../../runtime/hv/domain.ts';
 
 const n = Number(process.argv[2] ?? 1000);
 const kernel = readFileSync(new URL('../../guests/build/ticker.elf', import.meta.url));
 global.gc?.();
 const before = process.memoryUsage();
 const host = new Host({ clock: 'virtual' });
-const doms = [];
+const doms: Domain[] = [];
 for (let k = 0; k < n; k++) doms.push(host.createDomain({ name: `idle-${k}`, kernel, memoryMiB: 32 }));
 // Every ticker boots, connects to xenstore and ticks once, then idles. One physical CPU boots
 // them one slice at a time, so this takes a while of virtual time.

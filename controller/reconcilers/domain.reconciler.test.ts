@@ -230,10 +230,17 @@ describe('DomainReconciler', () => {
     expect(readFileSync(join(w.store.logsDir, 'web.log'), 'utf8')).toBe('booting\nticker: ready\ntick 1\n');
   });
 
-  it('xenstore readiness says honestly that it cannot be checked yet', async () => {
-    await w.write('web', manifest('web', '  readiness:\n    xenstore:\n      path: data/ready\n'));
-    await w.pass('web', 2);
-    expect(w.cond('web', 'Ready')).toMatchObject({ status: 'Unknown', reason: 'ProbeNotSupported' });
+  it('xenstore readiness: Ready once the guest writes the key with the expected value, looked at every periodSeconds', async () => {
+    await w.write('web', manifest('web', '  readiness:\n    xenstore:\n      path: data/ready\n      value: "yes"\n'));
+    const r = await w.pass('web', 2);
+    expect(w.cond('web', 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForXenstore' });
+    expect(r.requeueAfter).toBeLessThanOrEqual(1000);
+    w.hv.xenstore.set(1, new Map([['data/ready', 'not yet']]));
+    await w.pass('web');
+    expect(w.cond('web', 'Ready')).toMatchObject({ status: 'False', message: expect.stringContaining('"not yet"') });
+    w.hv.xenstore.get(1)!.set('data/ready', 'yes');
+    await w.pass('web');
+    expect(w.cond('web', 'Ready')).toMatchObject({ status: 'True', reason: 'XenstoreKeyWritten' });
   });
 
   it('a host power cut: Always domains are started again', async () => {

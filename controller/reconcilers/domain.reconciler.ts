@@ -139,7 +139,8 @@ export class DomainReconciler {
       if (acted.failure) throw acted.failure;
       return {};
     }
-    const status = this.status(name, snapshot, acted.latest, entry, meta!, lastValid, running, rec?.status, now);
+    const xenstoreValue = await this.readinessKey(snapshot, acted.latest, lastValid);
+    const status = this.status(name, snapshot, acted.latest, entry, meta!, lastValid, running, rec?.status, now, xenstoreValue);
     const next: DomainRecord = {
       version: 1, name, meta: meta!, ...(lastValid ? { lastValid } : {}), ...(running ? { running } : {}),
       machine: persistDomainSnapshot(snapshot), status, updatedAt: new Date(now).toISOString(),
@@ -150,7 +151,14 @@ export class DomainReconciler {
     this.followConsole(name, snapshot, acted.latest, spec);
     d.onChange?.(name, this.object(name));
     if (acted.failure) throw acted.failure;
-    return requeueFor(snapshot, d.clock.now(), actedAtAll);
+    const result = requeueFor(snapshot, d.clock.now(), actedAtAll);
+    // A readiness key not written yet is looked at again every periodSeconds.
+    const r = spec?.readiness;
+    if (r?.xenstore && state === 'Running' && status.conditions?.find((x) => x.type === 'Ready')?.status !== 'True') {
+      const period = (r.periodSeconds ?? 1) * 1000;
+      return { requeueAfter: Math.min(result.requeueAfter ?? period, period) };
+    }
+    return result;
   }
 
   /** The record in memory, else from the state dir (a corrupt file is reported and rebuilt). */
@@ -258,8 +266,19 @@ export class DomainReconciler {
     if (latest && (s === 'Running' || s === 'Paused' || s === 'Starting' || s === 'Stopping' || s === 'Crashed')) c.ensure(name, latest.domid, spec?.readiness?.console?.pattern);
   }
 
+  /** The readiness xenstore key of a running domain, if its spec declares one (else undefined). */
+  private async readinessKey(snapshot: DomainSnapshot, latest: DomainInfo | undefined, lastValid: DomainRecord['lastValid']): Promise<string | undefined> {
+    const path = (lastValid?.object.spec as DefaultedDomainSpec | undefined)?.readiness?.xenstore?.path;
+    if (!path || !latest || stateOf(snapshot) !== 'Running') return undefined;
+    try {
+      return await this.d.hv.xenstoreRead(latest.domid, path);
+    } catch {
+      return undefined; // the domain went away between the look and the read: the next pass sees it
+    }
+  }
+
   private status(name: string, snapshot: DomainSnapshot, latest: DomainInfo | undefined, entry: DesiredEntry | undefined, meta: DomainRecord['meta'],
-    lastValid: DomainRecord['lastValid'], running: DomainRecord['running'], previous: DomainStatus | undefined, now: number): DomainStatus {
+    lastValid: DomainRecord['lastValid'], running: DomainRecord['running'], previous: DomainStatus | undefined, now: number, xenstoreValue?: string): DomainStatus {
     const c = snapshot.context;
     const phase = phaseOf(snapshot);
     const s = stateOf(snapshot);
@@ -272,7 +291,7 @@ export class DomainReconciler {
       phase, state: s, generation: meta.generation, now, previous: previous?.conditions ?? [], spec,
       errors: entry?.errors ?? [], invalidFile: entry?.errors[0] ? formatDiagnostic(entry.errors[0]) : undefined,
       declared: !!entry, restartRequired: c.boot !== undefined && spec !== undefined && lastValid !== undefined && hashOf(bootFields(spec, lastValid.kernel)) !== c.boot.hash,
-      restartFields, runningGeneration: running?.generation, consoleReady: readiness, lastError: c.lastError,
+      restartFields, runningGeneration: running?.generation, consoleReady: readiness, xenstoreValue, lastError: c.lastError,
     });
     const status: DomainStatus = { phase };
     if (ours) {

@@ -20,6 +20,8 @@ export interface ConditionInputs {
   restartFields: string[];
   runningGeneration?: number;
   consoleReady: { matched: boolean; line?: string };
+  /** The readiness xenstore key's value as last read (undefined: absent or not read). */
+  xenstoreValue?: string;
   lastError?: { effect: string; code: string; message: string };
 }
 
@@ -69,9 +71,14 @@ function ready(x: ConditionInputs): [ConditionStatus, string, string] {
       ? ['True', 'ConsolePatternMatched', `console line ${JSON.stringify(x.consoleReady.line)} matched /${r.console.pattern}/`]
       : ['False', 'WaitingForConsole', `waiting for a console line matching /${r.console.pattern}/`];
   }
-  // Honest about what cannot be checked yet: the Hypervisor API offers no xenstore read, and
-  // guests have no network device; say so rather than pretend.
-  if (r.xenstore) return ['Unknown', 'ProbeNotSupported', `readiness by xenstore key ${r.xenstore.path} is not checked yet: the Hypervisor API gives the controller no xenstore read; the domain is running`];
+  if (r.xenstore) {
+    const want = r.xenstore.value;
+    const got = x.xenstoreValue;
+    if (got !== undefined && (want === undefined || got === want)) return ['True', 'XenstoreKeyWritten', `the guest wrote ${r.xenstore.path} = ${JSON.stringify(got)}`];
+    return ['False', 'WaitingForXenstore', got === undefined ? `waiting for the guest to write ${r.xenstore.path}` : `${r.xenstore.path} is ${JSON.stringify(got)}, waiting for ${JSON.stringify(want)}`];
+  }
+  // Honest about what cannot be checked yet: guests have no network device yet; say so
+  // rather than pretend.
   if (r.tcp) return ['Unknown', 'ProbeNotSupported', `readiness by TCP port ${r.tcp.port} is not checked yet: guest network interfaces do not exist yet; the domain is running`];
   if (r.http) return ['Unknown', 'ProbeNotSupported', `readiness by HTTP on port ${r.http.port} is not checked yet: guest network interfaces do not exist yet; the domain is running`];
   return ['True', 'DomainRunning', 'the domain is running'];

@@ -98,6 +98,15 @@ export class FakeHypervisor implements HypervisorApi {
     return { ...this.get(id).info };
   }
 
+  /** Keys "guests" wrote, by domid then path (tests set them directly). */
+  readonly xenstore = new Map<number, Map<string, string>>();
+
+  async xenstoreRead(id: number, path: string): Promise<string | undefined> {
+    this.check();
+    this.get(id);
+    return this.xenstore.get(id)?.get(path.replace(/^\/local\/domain\/\d+\//, ''));
+  }
+
   async create(spec: CreateSpec): Promise<DomainInfo> {
     this.check();
     this.calls.push(`create ${spec.name}`);
