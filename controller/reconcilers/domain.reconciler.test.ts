@@ -234,7 +234,7 @@ describe('DomainReconciler', () => {
     await w.write('web', manifest('web', '  readiness:\n    xenstore:\n      path: data/ready\n      value: "yes"\n'));
     const r = await w.pass('web', 2);
     expect(w.cond('web', 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForXenstore' });
-    expect(r.requeueAfter).toBeLessThanOrEqual(1000);
+    expect(r?.requeueAfter).toBeLessThanOrEqual(1000);
     w.hv.xenstore.set(1, new Map([['data/ready', 'not yet']]));
     await w.pass('web');
     expect(w.cond('web', 'Ready')).toMatchObject({ status: 'False', message: expect.stringContaining('"not yet"') });
