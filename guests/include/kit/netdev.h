@@ -2,12 +2,13 @@
  * The kit's network device: netfront + the TCP/IP stack of net.h, for a
  * guest's event loop (see net.h for the loop).
  *
- * Address (read once at start, again after a resume):
- *   device/vif/<id>/ip       "a.b.c.d" or "a.b.c.d/len" if the toolstack
- *                            wrote it; otherwise 10.88.M4.M5 where M4 and
- *                            M5 are the last two bytes of the MAC;
- *   netmask                  /len from the ip node, else 255.255.0.0;
- *   device/vif/<id>/gateway  "a.b.c.d" if present, else 10.88.0.1.
+ * Address (runtime/devices/net/README.md "Addressing"; read at start and
+ * again after a resume), from the toolstack's keys in the front-end
+ * directory device/vif/<id>/:
+ *   ip       "a.b.c.d" (or "a.b.c.d/len"); if absent, derived as the
+ *            toolstack derives it: MAC 00:16:3e:AA:BB:CC -> 10.AA.BB.CC;
+ *   netmask  "a.b.c.d"; else /len from ip; else 255.0.0.0;
+ *   gateway  "a.b.c.d"; else 10.0.0.1.
  * A gratuitous ARP goes out at start and after every resume, then twice
  * more one second apart.
  */

@@ -6,8 +6,8 @@
 #include <kit/netif.h>
 #include <kit/netdev.h>
 
-#define NET_DEFAULT_GW 0x0A580001u      /* 10.88.0.1 */
-#define NET_DEFAULT_MASK 0xFFFF0000u    /* /16 */
+#define NET_DEFAULT_GW 0x0A000001u      /* 10.0.0.1 */
+#define NET_DEFAULT_MASK 0xFF000000u    /* /8 */
 #define ANNOUNCES 3
 
 static u32 cfg_ip, cfg_mask, cfg_gw;
@@ -34,7 +34,7 @@ static void read_config(void)
     char v[48];
     cfg_mask = NET_DEFAULT_MASK;
     cfg_gw = NET_DEFAULT_GW;
-    cfg_ip = 0x0A580000u | ((u32)mac[4] << 8) | mac[5];
+    cfg_ip = 0x0A000000u | ((u32)mac[3] << 16) | ((u32)mac[4] << 8) | mac[5];
     if (xenbus_read_str(XBT_NIL, netfront_node(), "ip", v, sizeof(v)) > 0) {
         u32 ip;
         if (ip_parse(v, &ip) == 0) {
@@ -46,6 +46,11 @@ static void read_config(void)
                     cfg_mask = len == 32 ? ~0u : ~((1u << (32 - len)) - 1);
             }
         }
+    }
+    if (xenbus_read_str(XBT_NIL, netfront_node(), "netmask", v, sizeof(v)) > 0) {
+        u32 mask;
+        if (ip_parse(v, &mask) == 0 && mask && !(~mask & (~mask + 1)))
+            cfg_mask = mask;                    /* contiguous ones only */
     }
     if (xenbus_read_str(XBT_NIL, netfront_node(), "gateway", v, sizeof(v)) > 0) {
         u32 gw;
