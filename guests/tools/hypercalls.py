@@ -114,9 +114,16 @@ def hc_29(d, cmd, arg, edx, *_):                         # sched_op
         return 0
     if cmd == 2:
         reason = d.u32(arg)
-        if reason == 2:                                  # suspend: check, then cancel
+        if reason == 2:                                  # suspend: check, then cancel or resume
             store = d.u32(d.si + 44)
             ok = store < d.nr_pages and d.p2m[store] == d.store_mfn
+            mapped = [va for va, m in d.va.items() if m in d.xen_frames or m == 0x10]
+            if getattr(d, "resume_new", False):
+                print(f"pvrun: suspend (start_info mfn {edx:#x}); store frame canonicalised: {ok}; "
+                      f"Xen frames still mapped: {len(mapped)}; resuming in a new domain",
+                      file=sys.stderr)
+                d.new_domain()
+                return 0
             print(f"pvrun: suspend (start_info mfn {edx:#x}); store frame canonicalised: {ok}; "
                   f"cancelling", file=sys.stderr)
             return 1

@@ -102,7 +102,21 @@ class Backend:
                      ("state", "2"), *extra_back]:
             st.tree[f"{self.back}/{k}"] = v
         self.connected, self.port = False, None
+        self.front_nodes, self.back_nodes = [("backend", self.back), ("backend-id", "0"), ("state", "1"),
+                                             *extra_front], [("state", "2")]
         st.hooks.append(self.on_write)
+
+    def recreate(self):
+        """A new domain after a restore: the old connection is gone; the
+        toolstack writes the front end's nodes again and the back end
+        waits in InitWait."""
+        self.connected, self.port = False, None
+        for k in list(self.d.store.tree):
+            if k.startswith(self.front + "/"):
+                del self.d.store.tree[k]
+        for k, v in self.front_nodes:
+            self.d.store.tree[f"{self.front}/{k}"] = v
+        self.d.store.tree[f"{self.back}/state"] = "2"
 
     def rd(self, key):
         return self.d.store.tree.get(f"{self.front}/{key}")
@@ -290,8 +304,9 @@ class NetBack(Backend):
         opts = dict(kv.split("=", 1) for kv in spec.split(",") if "=" in kv)
         self.mac = opts.get("mac", "00:16:3e:00:00:05")
         front = [("mac", self.mac), ("handle", str(devid))]
-        if "ip" in opts:
-            front.append(("ip", opts["ip"]))
+        for key in ("ip", "netmask", "gateway"):
+            if key in opts:
+                front.append((key, opts[key]))
         super().__init__(d, devid, front, [("mac", self.mac), ("handle", str(devid)),
                                            ("feature-rx-copy", "1"), ("feature-rx-flip", "0")])
         self.tap = None
@@ -394,8 +409,5 @@ class NetBack(Backend):
 
 
 def open_tap(name):
-    import fcntl
-    TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0002, 0x1000
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
-    return fd
+    from tapbridge import open_tap as open_configured
+    return open_configured(name)

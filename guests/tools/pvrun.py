@@ -214,6 +214,30 @@ class Domain:
             self.uc.reg_write(UC_X86_REG_ESP, esp)
             self.uc.reg_write(UC_X86_REG_EIP, self.callback)
 
+    def new_domain(self):
+        """What a restore does, as far as the guest can see: a fresh event
+        channel table (console and store ports re-bound), a fresh grant
+        table (new frames), xenstore watches gone, the toolstack's device
+        nodes written anew with new back ends in InitWait, and start_info's
+        store/console frames turned back from PFNs into MFNs."""
+        sh = self.sh()
+        for i in range(32):
+            struct.pack_into("<I", sh, 2048 + 4 * i, 0)
+            struct.pack_into("<I", sh, 2176 + 4 * i, 0)
+        sh[0], sh[1] = 0, 1
+        struct.pack_into("<I", sh, 4, 0)
+        self.ports = {CONS_PORT: "console", STORE_PORT: "store"}
+        self.virqs, self.dev_ports = {}, {}
+        self.xen_frames.difference_update(self.gnt_frames)
+        self.gnt_frames = []
+        self.store.watches = []
+        self.timer = 0
+        self.uc.mem_write(self.si + 44, struct.pack("<I", self.store_mfn))
+        self.uc.mem_write(self.si + 52, struct.pack("<I", self.cons_mfn))
+        for dev in self.devices:
+            dev.recreate()
+        self.resumes = getattr(self, "resumes", 0) + 1
+
     def set_realtime(self):
         import time
         self.realtime, self._t0 = True, time.monotonic()
@@ -389,10 +413,13 @@ def main():
     ap.add_argument("--disk", action="append", default=[], metavar="FILE[,ro][,cache|torn][,size=MiB]"
                     "[,flush=flush-cache|barrier|none][,sector-size=N]",
                     help="a vbd (xvda, xvdb, ...) over an image file (created at size MiB if missing)")
-    ap.add_argument("--vif", action="append", default=[], metavar="mac=M[,ip=A.B.C.D[/N]][,tap=NAME]",
+    ap.add_argument("--vif", action="append", default=[], metavar="mac=M[,ip=A.B.C.D[/N]][,netmask=M][,gateway=G][,tap=NAME]",
                     help="a vif; with tap=NAME its frames go to an existing Linux TAP device")
     ap.add_argument("--realtime", action="store_true",
                     help="system time follows the wall clock (needed to talk to real peers on a tap)")
+    ap.add_argument("--resume-new", action="store_true",
+                    help="a suspend resumes in a 'new domain' (fresh channels, grants, back ends) "
+                         "instead of being cancelled")
     ap.add_argument("--trace", action="store_true")
     args = ap.parse_args()
     script = []
@@ -408,6 +435,7 @@ def main():
         d.devices.append(pvdev.NetBack(d, spec, i))
     if args.realtime:
         d.set_realtime()
+    d.resume_new = args.resume_new
     try:
         reason = d.run()
     finally:

@@ -16,10 +16,9 @@ import fcntl, os, select, struct, subprocess, sys
 TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0002, 0x1000
 
 
-def main():
-    name = sys.argv[1]
-    addr = sys.argv[2] if len(sys.argv) > 2 else "10.0.0.1/8"
-    mac = sys.argv[3] if len(sys.argv) > 3 else "00:16:3e:00:00:01"
+def open_tap(name, addr="10.0.0.1/8", mac="00:16:3e:00:00:01"):
+    """Creates (or attaches to) TAP `name`, gives it addr and mac, brings it
+    up; returns its fd. The device goes away when the fd is closed."""
     fd = os.open("/dev/net/tun", os.O_RDWR)
     fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
     subprocess.run(["ip", "link", "set", name, "address", mac], check=False)
@@ -28,6 +27,14 @@ def main():
     subprocess.run(["ip", "link", "set", name, "up"], check=True)
     sys.stderr.write(f"tapbridge: {name} {addr} {mac} up\n")
     sys.stderr.flush()
+    return fd
+
+
+def main():
+    name = sys.argv[1]
+    addr = sys.argv[2] if len(sys.argv) > 2 else "10.0.0.1/8"
+    mac = sys.argv[3] if len(sys.argv) > 3 else "00:16:3e:00:00:01"
+    fd = open_tap(name, addr, mac)
     buf = b""
     while True:
         r, _, _ = select.select([fd, 0], [], [])

@@ -82,5 +82,35 @@ blktest: PASS verified 974 sectors in 4 runs' \
 
 check blktest-no-vbd 0 'blktest: FAIL no vbd (-2)' build/blktest.elf
 
+check httpd-no-vif 0 'httpd: FAIL no network (-2)' build/httpd.elf
+
+check httpd-suspend-cancelled 0 'httpd: address 10.0.0.5/8 gateway 10.0.0.1 mac 00:16:3e:00:00:05
+httpd: listening on :80
+httpd: suspend requested
+httpd: resumed
+httpd: poweroff requested' build/httpd.elf --vif mac=00:16:3e:00:00:05 \
+  --at 2:control/shutdown=suspend --at 4:control/shutdown=poweroff
+
+check httpd-resume-new-domain 0 'httpd: address 10.1.2.3/16 gateway 10.1.0.1 mac 00:16:3e:01:02:03
+httpd: listening on :80
+httpd: suspend requested
+httpd: resumed
+httpd: poweroff requested' build/httpd.elf \
+  --vif mac=00:16:3e:01:02:03,ip=10.1.2.3,netmask=255.255.0.0,gateway=10.1.0.1 --resume-new \
+  --at 2:control/shutdown=suspend --at 4:control/shutdown=poweroff
+
+check kvstore-new-store 0 'kvstore: disk 51712 8192 sectors, sector-size 512, flush flush-cache
+kvstore: new store, 2047 KiB per log area
+kvstore: FAIL no network (-2)' build/kvstore.elf --disk "$tmp/kv.img,size=4"
+
+check kvstore-reopen 0 'kvstore: disk 51712 8192 sectors, sector-size 512, flush flush-cache
+kvstore: recovered 0 keys from 0 records (log 0 bytes, generation 2)
+kvstore: FAIL no network (-2)' build/kvstore.elf --disk "$tmp/kv.img"
+
+check kvstore-no-disk 0 'kvstore: FAIL no disk (-2)' build/kvstore.elf
+
+check kvstore-read-only 0 'kvstore: disk 51712 8192 sectors, sector-size 512, flush flush-cache
+kvstore: FAIL read-only disk' build/kvstore.elf --disk "$tmp/kv.img,ro"
+
 echo "$pass passed, $fail failed"
 [[ $fail == 0 ]]
