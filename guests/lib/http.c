@@ -337,6 +337,40 @@ const char *http_reason(int status)
     }
 }
 
+void http_date(char buf[30], u64 t)
+{
+    static const char days[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    u64 day = t / 86400;
+    u32 secs = (u32)(t % 86400);
+    /* days since the epoch -> civil date (H. Hinnant's algorithm) */
+    s64 z = (s64)day + 719468;
+    s64 era = z / 146097;
+    u32 doe = (u32)(z - era * 146097);
+    u32 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    s64 y = (s64)yoe + era * 400;
+    u32 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    u32 mp = (5 * doy + 2) / 153;
+    u32 d = doy - (153 * mp + 2) / 5 + 1;
+    u32 m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2)
+        y++;
+    const char *wd = days[day % 7];
+    const char *mn = months[m - 1];
+    u32 yy = (u32)y, hh = secs / 3600, mi = secs / 60 % 60, ss = secs % 60;
+    char *p = buf;
+    *p++ = wd[0]; *p++ = wd[1]; *p++ = wd[2]; *p++ = ','; *p++ = ' ';
+    *p++ = (char)('0' + d / 10); *p++ = (char)('0' + d % 10); *p++ = ' ';
+    *p++ = mn[0]; *p++ = mn[1]; *p++ = mn[2]; *p++ = ' ';
+    *p++ = (char)('0' + yy / 1000 % 10); *p++ = (char)('0' + yy / 100 % 10);
+    *p++ = (char)('0' + yy / 10 % 10); *p++ = (char)('0' + yy % 10); *p++ = ' ';
+    *p++ = (char)('0' + hh / 10); *p++ = (char)('0' + hh % 10); *p++ = ':';
+    *p++ = (char)('0' + mi / 10); *p++ = (char)('0' + mi % 10); *p++ = ':';
+    *p++ = (char)('0' + ss / 10); *p++ = (char)('0' + ss % 10);
+    *p++ = ' '; *p++ = 'G'; *p++ = 'M'; *p++ = 'T'; *p = '\0';
+}
+
 /* Minimal formatting without printf, so the natively built tests and the
  * guests share it. */
 static u32 put(char *buf, u32 size, u32 at, const char *s)

@@ -89,8 +89,16 @@ void http_reply(struct http_exchange *x, int status, const char *content_type,
     x->replied = 1;
     x->status = status;
     int keep = h->req.keep_alive && !x->close && status != 400 && status != 413 && status < 500;
+    /* RFC 9110 §6.6.1: an origin server with a clock sends Date. */
+    char hdrs[384];
+    u64 sec;
+    u32 nsec;
+    wallclock(&sec, &nsec);
+    char date[30];
+    http_date(date, sec);
+    snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n%s", date, extra ? extra : "");
     char head[512];
-    u32 hl = http_format_head(head, sizeof(head), status, content_type, len, keep, h->req.minor, extra);
+    u32 hl = http_format_head(head, sizeof(head), status, content_type, len, keep, h->req.minor, hdrs);
     u32 blen = (x->head_only || status == 204 || status == 304) ? 0 : len;
     char *out = hl ? kmalloc(hl + blen) : NULL;
     if (!out) {

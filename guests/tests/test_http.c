@@ -126,6 +126,15 @@ static void t_format(void)
     CHECK(!strcmp(b, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n"
                      "Connection: keep-alive\r\nAllow: GET\r\n\r\n"));
     CHECK_EQ(http_format_head(b, 20, 200, "text/plain", 1, 1, 1, NULL), 0);    /* too small */
+    char d[30];
+    http_date(d, 784111777);                             /* RFC 9110's example */
+    CHECK(!strcmp(d, "Sun, 06 Nov 1994 08:49:37 GMT"));
+    http_date(d, 0);
+    CHECK(!strcmp(d, "Thu, 01 Jan 1970 00:00:00 GMT"));
+    http_date(d, 951782400);                             /* a leap day */
+    CHECK(!strcmp(d, "Tue, 29 Feb 2000 00:00:00 GMT"));
+    http_date(d, 1700000000);
+    CHECK(!strcmp(d, "Tue, 14 Nov 2023 22:13:20 GMT"));
 }
 
 static void t_alloc(void)

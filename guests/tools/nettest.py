@@ -73,6 +73,33 @@ class Guest:
                 self.p.wait()
 
 
+def ping(ip):
+    """One ICMP echo over a raw socket; True if the matching reply came."""
+    import struct
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(5)
+    data = b"xenoform-ping-" + os.urandom(8)
+    hdr = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1)
+    csum = 0
+    pkt = hdr + data
+    for i in range(0, len(pkt), 2):
+        csum += (pkt[i] << 8) + (pkt[i + 1] if i + 1 < len(pkt) else 0)
+    while csum >> 16:
+        csum = (csum & 0xFFFF) + (csum >> 16)
+    pkt = struct.pack("!BBHHH", 8, 0, ~csum & 0xFFFF, 0x4242, 1) + data
+    s.sendto(pkt, (ip, 0))
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            r, addr = s.recvfrom(2048)
+        except socket.timeout:
+            return False
+        icmp = r[(r[0] & 15) * 4:]
+        if addr[0] == ip and icmp[0] == 0 and icmp[4:6] == b"\x42\x42" and icmp[8:] == data:
+            return True
+    return False
+
+
 def req(c, method, path, body=None, headers=None, chunked=False):
     c.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
     r = c.getresponse()
@@ -89,6 +116,8 @@ def test_httpd(runtime):
         check("httpd GET / 200 json", st == 200 and h.get("content-type") == "application/json" and
               j["kernel"] == "httpd" and isinstance(j["uptimeMs"], int) and j["requests"] >= 1, (st, h, b))
         check("httpd Content-Length", int(h["content-length"]) == len(b))
+        check("httpd Date header", h.get("date", "").endswith(" GMT") and len(h["date"]) == 29, h.get("date"))
+        check("ICMP echo reply", ping(g.ip))
         st2, _, b2 = req(c, "GET", "/")
         check("httpd keep-alive: requests counts", st2 == 200 and json.loads(b2)["requests"] == j["requests"] + 1)
         st, _, _ = req(c, "GET", "/missing")

@@ -53,6 +53,9 @@ int http_chunked_feed(struct http_chunked *c, const char *in, u32 len, u32 *in_u
                       char *out, u32 out_room, u32 *out_len);
 
 const char *http_reason(int status);
+/* IMF-fixdate (RFC 9110 §5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT"
+ * (29 characters + NUL) for seconds since 1970-01-01 00:00:00 UTC. */
+void http_date(char buf[30], u64 unix_seconds);
 /* Formats a response head; returns its length (0 if it did not fit).
  * extra: more header lines, each ending in CRLF, or NULL. */
 u32 http_format_head(char *buf, u32 size, int status, const char *content_type,
