@@ -34,9 +34,11 @@ function setup(opts: { rings?: number } = {}) {
     for (const p of [fa.txPage, fa.rxPage]) for (const off of [RING.REQ_PROD, RING.RSP_PROD]) p.setU32(off, opts.rings);
     fa.setState(XenbusState.Connected);
   }
-  const up = env.net.uplink('gw');
+  // The world beyond the vifs: a plain switch port, which sees frames synchronously (an uplink
+  // would hand them on in a microtask).
   const seen: Uint8Array[] = [];
-  up.onFrame((f) => seen.push(f));
+  const port = env.net.switch.addPort('gw', (f) => seen.push(f));
+  const up = { send: (f: Uint8Array) => port.send(f) };
   return { ...env, da, db, fa, fb, up, seen };
 }
 
@@ -276,8 +278,15 @@ describe('netback: guest receive', () => {
 });
 
 describe('uplink links', () => {
-  it('an uplink that closes leaves the switch', () => {
-    const { net, up } = setup();
+  it('hands frames on after the sender returns, and leaves the switch when closed', async () => {
+    const { net, fa } = setup();
+    const up = net.uplink();
+    const got: Uint8Array[] = [];
+    up.onFrame((f) => got.push(f));
+    fa.send(ethFrame(BCAST, A, 0x0806, 28));
+    expect(got).toHaveLength(0);
+    await Promise.resolve();
+    expect(got).toHaveLength(1);
     const before = net.switch.ports().length;
     (up as FrameLink).close();
     expect(net.switch.ports().length).toBe(before - 1);

@@ -115,18 +115,42 @@ export class StreamFrameLink implements FrameLink {
   }
 }
 
-/** A link joined directly to a switch port in the same process. */
+/**
+ * A link joined directly to a switch port in the same process. Frames from the switch are
+ * handed on in a microtask, never inside the send that produced them: a TCP stack behind the
+ * link must not be re-entered while it is still transmitting (a socket never does that either).
+ */
 export class PortFrameLink implements FrameLink {
   private readonly frameFns: ((f: Uint8Array) => void)[] = [];
   private readonly closeFns: ((err?: Error) => void)[] = [];
   private isClosed = false;
+  private queue: Uint8Array[] = [];
+  /** frames dropped because the reader fell more than `maxQueued` behind */
+  dropped = 0;
 
-  constructor(private readonly port: { send(f: Uint8Array): void; close(): void }) {}
+  constructor(
+    private readonly port: { send(f: Uint8Array): void; close(): void },
+    private readonly maxQueued = 4096,
+  ) {}
 
   /** The switch delivers here (pass as the port's deliver callback). */
   receive(frame: Uint8Array): void {
     if (this.isClosed) return;
-    for (const fn of this.frameFns) fn(frame);
+    if (this.queue.length >= this.maxQueued) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(frame);
+    if (this.queue.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    const frames = this.queue;
+    this.queue = [];
+    for (const f of frames) {
+      if (this.isClosed) return;
+      for (const fn of this.frameFns) fn(f);
+    }
   }
 
   get closed(): boolean {
