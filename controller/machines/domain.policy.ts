@@ -32,6 +32,10 @@ export interface CreateParams {
   cmdline?: string;
   weight: number;
   cap: number;
+  /** disk images (source resolved to an absolute path), served by Domain-0's blkback */
+  disks?: { source: string; target: string; mode: 'rw' | 'ro'; sizeMiB?: number }[];
+  /** network interfaces on the host's switch; ports are forwarded by the gateway */
+  interfaces?: { mac: string; ports?: { host: number; guest: number }[] }[];
 }
 
 /** The domain the host runs under the Domain's name (the name IS metadata.name). */

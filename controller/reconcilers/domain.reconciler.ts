@@ -77,7 +77,7 @@ export class DomainReconciler {
       const h = hashOf(current.object.spec);
       if (!meta) meta = { uid: (d.newUid ?? randomUUID)(), creationTimestamp: new Date(now).toISOString(), generation: 1, specHash: h };
       else if (meta.specHash !== h) meta = { ...meta, generation: meta.generation + 1, specHash: h };
-      lastValid = { object: current.object, file: current.file, kernel: current.files['spec.kernel']! };
+      lastValid = { object: current.object, file: current.file, kernel: current.files['spec.kernel']!, files: current.files };
     } else if (entry && !meta) {
       meta = { uid: (d.newUid ?? randomUUID)(), creationTimestamp: new Date(now).toISOString(), generation: 0, specHash: '' };
     }
@@ -86,7 +86,7 @@ export class DomainReconciler {
       return {};
     }
     const spec = lastValid?.object.spec as DefaultedDomainSpec | undefined;
-    const desired = entry && spec && lastValid ? toDesired(name, spec, lastValid.kernel, meta!.generation) : undefined;
+    const desired = entry && spec && lastValid ? toDesired(name, spec, lastValid.kernel, meta!.generation, lastValid.files) : undefined;
 
     await d.observed.fresh();
     let info: DomainInfo | undefined;

@@ -35,7 +35,18 @@ export function changedBootFields(a: Record<string, unknown> | undefined, b: Rec
   return BOOT_FIELDS.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) => `spec.${k}`);
 }
 
-export function toDesired(name: string, spec: DefaultedDomainSpec, kernelPath: string, generation: number): DesiredDomain {
+/**
+ * What the host builds for this spec. Paths (kernel, disk images) are the resolved ones from the
+ * manifest source, relative to the manifest's directory and inside the allowed roots.
+ */
+export function toDesired(name: string, spec: DefaultedDomainSpec, kernelPath: string, generation: number, files: Record<string, string> = {}): DesiredDomain {
+  const disks = spec.disks?.map((d, k) => ({
+    source: files[`spec.disks[${k}].source`] ?? d.source,
+    target: d.target,
+    mode: d.mode,
+    ...(d.sizeMiB !== undefined ? { sizeMiB: d.sizeMiB } : {}),
+  }));
+  const interfaces = spec.interfaces?.map((n) => ({ mac: n.mac!, ...(n.ports ? { ports: n.ports } : {}) }));
   return {
     generation,
     bootHash: hashOf(bootFields(spec, kernelPath)),
@@ -49,6 +60,8 @@ export function toDesired(name: string, spec: DefaultedDomainSpec, kernelPath: s
       ...(spec.cmdline !== undefined ? { cmdline: spec.cmdline } : {}),
       weight: spec.cpuWeight,
       cap: spec.cpuCap,
+      ...(disks?.length ? { disks } : {}),
+      ...(interfaces?.length ? { interfaces } : {}),
     },
     memoryMiB: spec.memory,
     cpuWeight: spec.cpuWeight,

@@ -25,7 +25,7 @@ export interface DomainRecord {
   name: string;
   meta: DomainMeta;
   /** the last valid object (defaults applied, no status) and where it came from */
-  lastValid?: { object: any; file: string; kernel: string };
+  lastValid?: { object: any; file: string; kernel: string; files?: Record<string, string> };
   machine?: PersistedDomainMachine;
   /** the boot fields the running domain was started with (assumed: adopted without a record) */
   running?: { generation: number; fields: Record<string, unknown>; assumed?: boolean };
