@@ -66,7 +66,7 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions = {}) {
     this.log = opts.log ?? (() => undefined);
-    this.node = new IpNode({ mac: opts.mac ?? GATEWAY_MAC, ip: opts.ip ?? GATEWAY_IP, clock: opts.clock, tcp: { ...GUEST_TCP, ...opts.tcp }, log: this.log });
+    this.node = new IpNode({ mac: opts.mac ?? GATEWAY_MAC, ip: opts.ip ?? GATEWAY_IP, clock: opts.clock, tcp: { ...GUEST_TCP, ...opts.tcp } });
   }
 
   /** Join the segment through a host's uplink (again, after the host agent restarted). */

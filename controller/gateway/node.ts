@@ -26,7 +26,6 @@ export interface NodeOptions {
   /** packets held per address while ARP resolves it */
   arpQueue?: number;
   arpRetryMs?: number;
-  log?: (line: string) => void;
 }
 
 export interface NodeStats {

@@ -577,16 +577,17 @@ export class TcpConnection {
     }
     this.rttSeq = undefined; // Karn: no sample from a retransmitted segment
     this.rto = Math.min(this.rto * 2, this.o.rtoMaxMs);
-    this.stats.retransmits++;
-    if (opening) return this.sendSyn();
+    if (opening) {
+      this.stats.retransmits++;
+      return this.sendSyn();
+    }
     // Go back N: resend from snd.una with one segment of window (RFC 5681 §3.1).
     const flight = diff(this.sndMax, this.sndUna);
     this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.sendMss);
     this.cwnd = this.sendMss;
     this.recover = undefined;
     this.dupAcks = 0;
-    this.stats.retransmits--; // counted per segment in sendData
-    this.sndNxt = this.sndUna;
+    this.sndNxt = this.sndUna; // sendData counts each resent segment
     this.transmit();
     if (!this.cancelRtx && this.sndUna !== this.sndMax) this.armRtx(false);
   }
