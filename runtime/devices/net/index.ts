@@ -7,6 +7,7 @@ import { VirtualSwitch } from './switch.ts';
 import { Vif, type NetEnv, type VifInfo } from './vif.ts';
 import { NetConfigError, validateInterfaces, type InterfaceSpec } from './addressing.ts';
 import { PortFrameLink, type FrameLink } from './uplink.ts';
+import type { VifCounters } from './netback.ts';
 
 export type { InterfaceSpec, PortMapping } from './addressing.ts';
 export type { FrameLink } from './uplink.ts';
@@ -62,6 +63,13 @@ export class NetworkDevices {
 
   interfaces(domid: number): VifInfo[] {
     return (this.vifs.get(domid) ?? []).map((v) => v.info());
+  }
+
+  /** Counters carried over by a restore (persist.ts), in interface order. */
+  restoreCounters(domid: number, counters: VifCounters[]): void {
+    (this.vifs.get(domid) ?? []).forEach((v, i) => {
+      if (counters[i]) Object.assign(v.counters, counters[i]);
+    });
   }
 
   totals(domid: number): NetTotals {

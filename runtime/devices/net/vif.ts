@@ -21,7 +21,7 @@ import { FramePage } from '../../hv/shared.ts';
 import { BackRing } from './ring.ts';
 import { Netback, newCounters, type GrantCopier, type VifCounters } from './netback.ts';
 import type { SwitchPort, VirtualSwitch } from './switch.ts';
-import { GATEWAY_IP, SEGMENT_NETMASK, ipForMac, type InterfaceSpec } from './addressing.ts';
+import { GATEWAY_IP, SEGMENT_NETMASK, ipForMac, type InterfaceSpec, type PortMapping } from './addressing.ts';
 import { NET_RX_RING_SIZE, NET_TX_RING_SIZE, RING, RX_SLOT, TX_SLOT, XenbusState } from './netif.ts';
 
 /** What a vif needs from its host: Domain-0's services. */
@@ -40,6 +40,8 @@ export interface VifInfo {
   handle: number;
   mac: string;
   ip: string;
+  /** ports the gateway forwards to this interface (as given) */
+  ports?: PortMapping[];
   /** the backend's XenbusState */
   state: number;
   connected: boolean;
@@ -114,7 +116,7 @@ export class Vif {
 
   info(): VifInfo {
     const error = this.conn?.netback.fatalReason ?? this.lastError;
-    return { handle: this.handle, mac: this.spec.mac, ip: this.ip, state: this.state, connected: this.conn !== undefined && !this.conn.netback.isDisabled, ...(error ? { error } : {}), counters: { ...this.counters } };
+    return { handle: this.handle, mac: this.spec.mac, ip: this.ip, ...(this.spec.ports ? { ports: this.spec.ports } : {}), state: this.state, connected: this.conn !== undefined && !this.conn.netback.isDisabled, ...(error ? { error } : {}), counters: { ...this.counters } };
   }
 
   // A watch callback runs inside whatever xenstore operation fired it (often a guest's
