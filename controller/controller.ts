@@ -12,6 +12,9 @@ import { DomainReconciler } from './reconcilers/domain.reconciler.ts';
 import { watchManifests, type ManifestObject, type ManifestWatcher, type WatchOptions } from './source/index.ts';
 import { StateStore } from './store/index.ts';
 import type { Domain } from '../crds/index.ts';
+import { ipForMac, type NetworkApi } from '../runtime/api.ts';
+import { runGateway, type RunningGateway } from './gateway/index.ts';
+import { httpProbe, tcpProbe } from './gateway/probe.ts';
 
 export interface ControllerOptions {
   manifestsDir: string;
@@ -33,6 +36,12 @@ export interface ControllerOptions {
   log?: (line: string) => void;
   /** the host's event stream broke (the host died or restarted) */
   onHostLost?: (err: unknown) => void;
+  /**
+   * Run the gateway onto the guests' segment (DESIGN.md §5): it forwards the declared
+   * interfaces' ports from 127.0.0.1 and runs TCP/HTTP readiness probes. Default: on when the
+   * hypervisor offers an uplink.
+   */
+  gateway?: boolean;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -48,6 +57,7 @@ export interface ControllerMetrics {
 
 export class Controller {
   readonly clock: Clock;
+  private readonly gw: RunningGateway | undefined;
   readonly queue: WorkQueue;
   readonly store: StateStore;
   readonly desired: DesiredState;
@@ -79,11 +89,46 @@ export class Controller {
       logsDir: this.store.logsDir, record: opts.recordConsoles, now: () => this.clock.now(),
       onChange: (name) => this.enqueue(name), report: (m) => this.log(m),
     });
+    const uplink = (opts.hv as Partial<NetworkApi>).uplink;
+    if (opts.gateway !== false && typeof uplink === 'function') {
+      this.gw = runGateway(opts.hv as unknown as NetworkApi, { log: (m) => this.log(m) });
+    }
+    const node = this.gw?.gateway.node;
     this.reconciler = new DomainReconciler({
       hv: opts.hv, store: this.store, desired: this.desired, observed: this.observed, consoles: this.consoles,
       clock: this.clock, timing: opts.timing ?? DEFAULT_TIMING, hostName: opts.hostName ?? 'local',
       onChange: (name, obj) => this.changed(name, obj),
+      ...(node ? { probe: (kind, ip, port, path, timeoutMs) => (kind === 'tcp' ? tcpProbe(node, ip, port, timeoutMs) : httpProbe(node, ip, port, path, timeoutMs)) } : {}),
     });
+  }
+
+  /** The gateway's forwards follow the declared interfaces' ports (like a published port). */
+  private async syncForwards(): Promise<void> {
+    const gw = this.gw?.gateway;
+    if (!gw) return;
+    const want = new Map<number, { mac: string; port: number; name: string }>();
+    for (const name of this.desired.names()) {
+      const spec = this.desired.get(name)?.object?.object?.spec as { interfaces?: { mac?: string; ports?: { host: number; guest: number }[] }[] } | undefined;
+      for (const n of spec?.interfaces ?? []) for (const p of n.ports ?? []) if (n.mac) want.set(p.host, { mac: n.mac, port: p.guest, name });
+    }
+    for (const f of gw.list()) {
+      const w = want.get(f.hostPort);
+      if (!w || ipForMac(w.mac) !== f.guestIp || w.port !== f.guestPort) await gw.unforward(f.hostPort).catch(() => undefined);
+    }
+    const have = new Set(gw.list().map((f) => f.hostPort));
+    for (const [hostPort, w] of want) {
+      if (have.has(hostPort)) continue;
+      try {
+        await gw.forward({ hostPort, guest: { mac: w.mac, port: w.port } });
+      } catch (e) {
+        this.log(`gateway: cannot forward 127.0.0.1:${hostPort} for Domain ${w.name}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** What the gateway forwards now (for the API and `get -o wide`). */
+  forwards(): { hostPort: number; guestIp: string; guestPort: number; active: number; total: number }[] {
+    return this.gw?.gateway.list() ?? [];
   }
 
   /** Loads the state dir, reads the manifests, starts watching and reconciling. */
@@ -128,6 +173,7 @@ export class Controller {
     for (const d of this.desired.problems()) this.log(formatDiagnostic(d));
     for (const name of this.desired.names()) this.known.add(name);
     for (const name of names) this.enqueue(name);
+    void this.syncForwards();
   }
 
   private async reconcileKey(key: string) {
@@ -261,5 +307,6 @@ export class Controller {
     this.queue.shutDown();
     await this.workers;
     this.consoles.stopAll();
+    await this.gw?.stop();
   }
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Condition, DefaultedDomainSpec, Domain, DomainStatus } from '../../crds/index.ts';
 import { formatDiagnostic } from '../errors.ts';
 import { errorCode, type DomainInfo, type HypervisorApi, type ObservedDomains } from '../hypervisor.ts';
+import { ipForMac } from '../../runtime/api.ts';
 import {
   decide, effectFailed, initialDomainSnapshot, persistDomainSnapshot, phaseOf, restoreDomainSnapshot, stateOf,
   type DomainSnapshot, type Effect, type ObservedDomain, type Timing,
@@ -39,6 +40,8 @@ export interface DomainReconcilerDeps {
   newUid?: () => string;
   /** a Domain's object changed (API watchers); undefined = deleted */
   onChange?: (name: string, obj: Domain | undefined) => void;
+  /** TCP/HTTP readiness probes on the guests' segment (the gateway's node); absent: not probed */
+  probe?: (kind: 'tcp' | 'http', ip: string, port: number, path: string, timeoutMs: number) => Promise<{ ok: boolean; detail: string }>;
 }
 
 /** decide → act rounds per pass (each on the hypervisor's answers to the last effects) */
@@ -140,7 +143,8 @@ export class DomainReconciler {
       return {};
     }
     const xenstoreValue = await this.readinessKey(snapshot, acted.latest, lastValid);
-    const status = this.status(name, snapshot, acted.latest, entry, meta!, lastValid, running, rec?.status, now, xenstoreValue);
+    const probed = await this.readinessProbe(snapshot, acted.latest, lastValid);
+    const status = this.status(name, snapshot, acted.latest, entry, meta!, lastValid, running, rec?.status, now, xenstoreValue, probed);
     const next: DomainRecord = {
       version: 1, name, meta: meta!, ...(lastValid ? { lastValid } : {}), ...(running ? { running } : {}),
       machine: persistDomainSnapshot(snapshot), status, updatedAt: new Date(now).toISOString(),
@@ -154,7 +158,7 @@ export class DomainReconciler {
     const result = requeueFor(snapshot, d.clock.now(), actedAtAll);
     // A readiness key not written yet is looked at again every periodSeconds.
     const r = spec?.readiness;
-    if (r?.xenstore && state === 'Running' && status.conditions?.find((x) => x.type === 'Ready')?.status !== 'True') {
+    if ((r?.xenstore || (this.d.probe && (r?.tcp || r?.http))) && state === 'Running' && status.conditions?.find((x) => x.type === 'Ready')?.status !== 'True') {
       const period = (r.periodSeconds ?? 1) * 1000;
       return { requeueAfter: Math.min(result.requeueAfter ?? period, period) };
     }
@@ -277,8 +281,23 @@ export class DomainReconciler {
     }
   }
 
+  /** A TCP or HTTP readiness probe of a running domain's first interface, if its spec declares one. */
+  private async readinessProbe(snapshot: DomainSnapshot, latest: DomainInfo | undefined, lastValid: DomainRecord['lastValid']): Promise<{ ok: boolean; detail: string } | undefined> {
+    const spec = lastValid?.object.spec as DefaultedDomainSpec | undefined;
+    const r = spec?.readiness;
+    if (!r || (!r.tcp && !r.http) || !latest || stateOf(snapshot) !== 'Running') return undefined;
+    if (!this.d.probe) return undefined;
+    const mac = spec?.interfaces?.[0]?.mac;
+    if (!mac) return { ok: false, detail: 'the domain has no network interface to probe' };
+    const ip = ipForMac(mac);
+    if (!ip) return { ok: false, detail: `interface ${mac} has no address on the segment (not a Xen MAC)` };
+    const timeoutMs = (r.timeoutSeconds ?? 1) * 1000;
+    return r.tcp ? this.d.probe('tcp', ip, r.tcp.port, '/', timeoutMs) : this.d.probe('http', ip, r.http!.port, r.http!.path ?? '/', timeoutMs);
+  }
+
   private status(name: string, snapshot: DomainSnapshot, latest: DomainInfo | undefined, entry: DesiredEntry | undefined, meta: DomainRecord['meta'],
-    lastValid: DomainRecord['lastValid'], running: DomainRecord['running'], previous: DomainStatus | undefined, now: number, xenstoreValue?: string): DomainStatus {
+    lastValid: DomainRecord['lastValid'], running: DomainRecord['running'], previous: DomainStatus | undefined, now: number, xenstoreValue?: string,
+    probed?: { ok: boolean; detail: string }): DomainStatus {
     const c = snapshot.context;
     const phase = phaseOf(snapshot);
     const s = stateOf(snapshot);
@@ -291,7 +310,7 @@ export class DomainReconciler {
       phase, state: s, generation: meta.generation, now, previous: previous?.conditions ?? [], spec,
       errors: entry?.errors ?? [], invalidFile: entry?.errors[0] ? formatDiagnostic(entry.errors[0]) : undefined,
       declared: !!entry, restartRequired: c.boot !== undefined && spec !== undefined && lastValid !== undefined && hashOf(bootFields(spec, lastValid.kernel)) !== c.boot.hash,
-      restartFields, runningGeneration: running?.generation, consoleReady: readiness, xenstoreValue, lastError: c.lastError,
+      restartFields, runningGeneration: running?.generation, consoleReady: readiness, xenstoreValue, probed, probesAvailable: this.d.probe !== undefined, lastError: c.lastError,
     });
     const status: DomainStatus = { phase };
     if (ours) {

@@ -22,6 +22,10 @@ export interface ConditionInputs {
   consoleReady: { matched: boolean; line?: string };
   /** The readiness xenstore key's value as last read (undefined: absent or not read). */
   xenstoreValue?: string;
+  /** The last TCP/HTTP readiness probe, when one ran. */
+  probed?: { ok: boolean; detail: string };
+  /** Whether this controller can probe guests at all (it runs the gateway). */
+  probesAvailable?: boolean;
   lastError?: { effect: string; code: string; message: string };
 }
 
@@ -77,9 +81,14 @@ function ready(x: ConditionInputs): [ConditionStatus, string, string] {
     if (got !== undefined && (want === undefined || got === want)) return ['True', 'XenstoreKeyWritten', `the guest wrote ${r.xenstore.path} = ${JSON.stringify(got)}`];
     return ['False', 'WaitingForXenstore', got === undefined ? `waiting for the guest to write ${r.xenstore.path}` : `${r.xenstore.path} is ${JSON.stringify(got)}, waiting for ${JSON.stringify(want)}`];
   }
-  // Honest about what cannot be checked yet: guests have no network device yet; say so
-  // rather than pretend.
-  if (r.tcp) return ['Unknown', 'ProbeNotSupported', `readiness by TCP port ${r.tcp.port} is not checked yet: guest network interfaces do not exist yet; the domain is running`];
-  if (r.http) return ['Unknown', 'ProbeNotSupported', `readiness by HTTP on port ${r.http.port} is not checked yet: guest network interfaces do not exist yet; the domain is running`];
+  if ((r.tcp || r.http) && x.probesAvailable) {
+    const what = r.tcp ? `TCP port ${r.tcp.port}` : `HTTP GET ${r.http!.path ?? '/'} on port ${r.http!.port}`;
+    if (x.probed?.ok) return ['True', r.tcp ? 'TcpProbeSucceeded' : 'HttpProbeSucceeded', `${what}: ${x.probed.detail}`];
+    return ['False', r.tcp ? 'TcpProbeFailed' : 'HttpProbeFailed', `${what}: ${x.probed?.detail ?? 'not probed yet'}`];
+  }
+  // Without the gateway (a controller driving a host it cannot reach the segment of) nothing
+  // can be probed; say so rather than pretend.
+  if (r.tcp) return ['Unknown', 'ProbeNotSupported', `readiness by TCP port ${r.tcp.port} is not checked: this controller runs no gateway onto the guests' segment; the domain is running`];
+  if (r.http) return ['Unknown', 'ProbeNotSupported', `readiness by HTTP on port ${r.http.port} is not checked: this controller runs no gateway onto the guests' segment; the domain is running`];
   return ['True', 'DomainRunning', 'the domain is running'];
 }
