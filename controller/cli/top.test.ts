@@ -19,3 +19,17 @@ describe('top (xentop columns)', () => {
     expect(topRows({ info, stats: { timeNs: 1, domains: [dom(9e9)] } })[0]!.cpuPct).toBe(0);
   });
 });
+
+describe('describe: the I/O section', () => {
+  it('lists interfaces with addresses, counters and forwarded ports, and the VBD counters', async () => {
+    const { ioSection } = await import('./describe.ts');
+    const d = { status: { domid: 1 } } as never;
+    const vif = { handle: 0, mac: '00:16:3e:01:02:03', ip: '10.1.2.3', state: 4, connected: true, ports: [{ host: 8080, guest: 80 }], counters: { txFrames: 1, txBytes: 60, txErrors: 0, rxFrames: 2, rxBytes: 120, rxDropped: 0, rxErrors: 0 } };
+    const text = ioSection(d, { timeNs: 1, domains: [{ ...dom(0), vifs: [vif] }] } as never);
+    expect(text).toContain('vif1.0  00:16:3e:01:02:03  10.1.2.3  connected');
+    expect(text).toContain('tx 1 frames 60 bytes');
+    expect(text).toContain('127.0.0.1:8080 -> 10.1.2.3:80');
+    expect(text).toContain('VBD_RD 5  VBD_WR 6  VBD_RSECT 7  VBD_WSECT 8');
+    expect(ioSection(d, undefined)).toBe('');
+  });
+});
