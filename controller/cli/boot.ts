@@ -5,7 +5,7 @@
 // foreground runner with xl's on_poweroff/on_reboot/on_crash/on_watchdog actions.
 import { basename } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { HypervisorError, LocalHypervisor, MAX_CONSOLE_WRITE, type DomainEvent, type HypervisorApi, type Stream } from '../../runtime/api.ts';
+import { HypervisorError, LocalHypervisor, MAX_CONSOLE_WRITE, type CreateSpec, type DomainEvent, type HypervisorApi, type Stream } from '../../runtime/api.ts';
 import { SilentExit } from '../errors.ts';
 import { err } from './context.ts';
 
@@ -31,6 +31,10 @@ export interface ForegroundSpec {
   actions?: { poweroff?: XlAction; reboot?: XlAction; crash?: XlAction; watchdog?: XlAction };
   /** forward stdin to the guest's console (create -c); Ctrl-] detaches */
   interactive?: boolean;
+  /** xl's disk = [...] (image paths as written, relative to the current directory) */
+  disks?: CreateSpec['disks'];
+  /** xl's vif = [...]: interfaces on the private host's switch */
+  interfaces?: CreateSpec['interfaces'];
 }
 
 const CTRL_RBRACKET = 0x1d;
@@ -81,7 +85,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<number> {
     for (;;) {
       let dom;
       try {
-        dom = await hv.create({ name: spec.name, kernel: spec.kernel, memoryMiB: spec.memoryMiB, maxMemoryMiB: spec.maxMemoryMiB, vcpus: spec.vcpus, maxVcpus: spec.maxVcpus, cmdline: spec.cmdline, weight: spec.weight, cap: spec.cap, paused: true });
+        dom = await hv.create({ name: spec.name, kernel: spec.kernel, memoryMiB: spec.memoryMiB, maxMemoryMiB: spec.maxMemoryMiB, vcpus: spec.vcpus, maxVcpus: spec.maxVcpus, cmdline: spec.cmdline, weight: spec.weight, cap: spec.cap, paused: true, ...(spec.disks?.length ? { disks: spec.disks } : {}), ...(spec.interfaces?.length ? { interfaces: spec.interfaces } : {}) });
       } catch (e) {
         err(`error: ${e instanceof Error ? e.message : String(e)}`);
         return e instanceof HypervisorError && e.code === 'EINTERNAL' ? EXIT.failure : EXIT.refused;

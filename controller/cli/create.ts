@@ -3,7 +3,7 @@
 // stdout is exactly the guest's console, diagnostics on stderr, the same exit codes; the
 // config's on_poweroff/on_reboot/on_crash/on_watchdog decide what each end does.
 import type { Command } from 'commander';
-import { applyDomainDefaults } from '../../crds/index.ts';
+import { applyDomainDefaults, defaultMac } from '../../crds/index.ts';
 import { FileError, formatDiagnostic, InvalidInputError, SilentExit } from '../errors.ts';
 import { importXl, type ImportedXl } from '../xl/index.ts';
 import { EXIT, runForeground } from './boot.ts';
@@ -38,8 +38,6 @@ export function register(program: Command): void {
         err(`error: ${config}: ramdisk ${JSON.stringify(spec.ramdisk)}: initial ramdisks are not supported yet`);
         throw new SilentExit(EXIT.refused);
       }
-      if (spec.disks?.length) err(`${config}: warning: disks are not attached yet (no block backend): ${spec.disks.map((d) => d.target).join(', ')}`);
-      if (spec.interfaces?.length) err(`${config}: warning: network interfaces are not attached yet (no network backend)`);
       const code = await runForeground({
         name: metadata.name,
         kernel: spec.kernel,
@@ -52,6 +50,8 @@ export function register(program: Command): void {
         cap: spec.cpuCap,
         actions: { poweroff: spec.onPoweroff, reboot: spec.onReboot, crash: spec.onCrash, watchdog: spec.onWatchdog },
         interactive: opts.console === true,
+        ...(spec.disks?.length ? { disks: spec.disks.map((d) => ({ source: d.source, target: d.target, mode: d.mode ?? 'rw' })) } : {}),
+        ...(spec.interfaces?.length ? { interfaces: spec.interfaces.map((n, k) => ({ mac: n.mac ?? defaultMac(metadata.name, k) })) } : {}),
       });
       if (code !== 0) throw new SilentExit(code);
     });
