@@ -15,18 +15,9 @@
 import type { Xenstored } from '../xenstore/xenstored.ts';
 import { SECTOR_SIZE, VDISK_READONLY, XEN_IO_PROTO_ABI_X86_32 } from './blkif.ts';
 
-/** XenbusState (io/xenbus.h). */
-export const XenbusState = {
-  Unknown: 0,
-  Initialising: 1,
-  InitWait: 2,
-  Initialised: 3,
-  Connected: 4,
-  Closing: 5,
-  Closed: 6,
-  Reconfiguring: 7,
-  Reconfigured: 8,
-} as const;
+import { XenbusState } from '../xenbus-state.ts';
+
+export { XenbusState };
 
 export interface VbdPaths {
   frontend: string;

@@ -72,15 +72,6 @@ export const FATAL_SKB_SLOTS = 20;
 export const ETH_HLEN = 14;
 export const ETH_MAX_FRAME = 1514;
 
-/** enum xenbus_state (io/xenbus.h). */
-export const XenbusState = {
-  Unknown: 0,
-  Initialising: 1,
-  InitWait: 2,
-  Initialised: 3,
-  Connected: 4,
-  Closing: 5,
-  Closed: 6,
-  Reconfiguring: 7,
-  Reconfigured: 8,
-} as const;
+import { XenbusState } from '../xenbus-state.ts';
+
+export { XenbusState };
