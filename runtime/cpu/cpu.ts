@@ -151,44 +151,6 @@ export class Cpu {
     return this.lfOp === LF_LOGIC ? 0 : ((this.lfA ^ this.lfB ^ this.lfRes) >> 4) & 1;
   }
 
-  /** Condition code cc (the low nibble of Jcc/SETcc/CMOVcc), SDM Vol. 1 Appendix B. */
-  cond(cc: number): boolean {
-    // Fast path: a 32-bit CMP/SUB leaves every flag lazy; compare its operands directly.
-    if (this.lazy === ARITH && this.lfOp === LF_SUB && this.lfSign === -2147483648) {
-      const a = this.lfA, b = this.lfB;
-      switch (cc) {
-        case 2: return (a >>> 0) < (b >>> 0);
-        case 3: return (a >>> 0) >= (b >>> 0);
-        case 4: return a === b;
-        case 5: return a !== b;
-        case 6: return (a >>> 0) <= (b >>> 0);
-        case 7: return (a >>> 0) > (b >>> 0);
-        case 0xc: return a < b;
-        case 0xd: return a >= b;
-        case 0xe: return a <= b;
-        case 0xf: return a > b;
-      }
-    }
-    switch (cc) {
-      case 0: return this.of() !== 0;
-      case 1: return this.of() === 0;
-      case 2: return this.cf() !== 0;
-      case 3: return this.cf() === 0;
-      case 4: return this.zf() !== 0;
-      case 5: return this.zf() === 0;
-      case 6: return (this.cf() | this.zf()) !== 0;
-      case 7: return (this.cf() | this.zf()) === 0;
-      case 8: return this.sf() !== 0;
-      case 9: return this.sf() === 0;
-      case 0xa: return this.pf() !== 0;
-      case 0xb: return this.pf() === 0;
-      case 0xc: return this.sf() !== this.of();
-      case 0xd: return this.sf() === this.of();
-      case 0xe: return this.zf() !== 0 || this.sf() !== this.of();
-      default: return this.zf() === 0 && this.sf() === this.of();
-    }
-  }
-
   /** EFLAGS with every lazy flag computed. */
   getFlags(): number {
     const lazy = this.lazy;

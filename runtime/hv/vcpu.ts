@@ -7,7 +7,7 @@
  * pv/iret.c, pv/callback.c; semantics summarized in xen-abi.md §4 and §11.
  */
 import { CS, ESP, GP, IF, IOPL, NT, PFV, RF, SSR, TF, VM } from '../cpu/constants.ts';
-import { Cpu, CpuFault, STOP_BUDGET, type ExceptionInfo } from '../cpu/index.ts';
+import { Cpu, CpuFault, type ExceptionInfo } from '../cpu/index.ts';
 import type { Domain } from './domain.ts';
 import { SI, VI, VT } from './shared.ts';
 import { VIRQ_TIMER } from './evtchn.ts';
@@ -376,4 +376,3 @@ export function hex(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-export { STOP_BUDGET };
