@@ -3,7 +3,7 @@
  * loop over pre-decoded blocks. It knows nothing of Xen: every exception and software
  * interrupt goes to the embedder's one callback (`CpuHooks.exception`).
  */
-import { AF, ARITH, CF, CR0_PE, CS, ESP, OF, PF, PFV, SF, SSR, ZF } from './constants.ts';
+import { AF, CF, CR0_PE, CS, ESP, OF, PF, PFV, SF, SSR, ZF } from './constants.ts';
 import { Mmu } from './mmu.ts';
 import { CodeCache, decodeBlock } from './decoder.ts';
 import { HOT_THRESHOLD, translate } from './translate.ts';

@@ -171,7 +171,6 @@ export class Mmu implements WriteWatcher {
     const cpu = this.cpu;
     const vpage = addr >>> 12;
     const idx = vpage & TLB_MASK;
-    const userAccess = cpu.cpl === 3;
     let mfn: number;
     let writable = true;
     let userOk = true;

@@ -2,7 +2,7 @@
  * Bit instructions: BT, BTS, BTR, BTC, BSF, BSR, BSWAP, SETcc, CMOVcc (SDM Vol. 2A/2B).
  */
 import type { OpSpec } from '../spec.ts';
-import { CC_NAMES, cond, pre, preRMW, reg, rE, rG, rM, sx, wE, wG, wM, type Form } from '../templates.ts';
+import { CC_NAMES, cond, pre, reg, rE, rG, rM, sx, wE, wG, wM, type Form } from '../templates.ts';
 
 /**
  * BT family. With a register bit offset and a memory operand the offset is a signed index
