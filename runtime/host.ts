@@ -239,6 +239,53 @@ export class Host implements HostContext {
     return d;
   }
 
+  /**
+   * Restore (runtime/migrate/restore.ts): a new domain on fresh frames that `populate` fills
+   * (memory, page types, vCPUs, event channels), then Domain-0's console and xenstore
+   * connections re-attached to the rings where they stood (no ring reset, no new layout:
+   * `importStore` brings the subtree back), then `attachDevices`. Nothing is left on failure.
+   */
+  restoreDomain(cfg: DomainConfig, opts: {
+    paused: boolean;
+    populate: (d: Domain) => void;
+    importStore: (d: Domain) => void;
+    attachDevices: (d: Domain) => void;
+  }): Domain {
+    if ([...this.domains.values()].some((x) => x.name === cfg.name && !x.dying)) {
+      throw new HostError('EEXIST', `a domain named "${cfg.name}" already exists`);
+    }
+    if (cfg.pages + 1 > this.frames.freeFrames) throw new HostError('ENOMEM', `domain "${cfg.name}" needs ${cfg.pages} pages; the host has ${this.frames.freeFrames} free`);
+    const id = this.allocDomid();
+    let d: Domain | undefined;
+    try {
+      d = new Domain(this, id, cfg.name, cfg);
+      this.domains.set(id, d);
+      opts.populate(d);
+      this.attachServices(d, cfg.pages, true);
+      opts.importStore(d);
+      opts.attachDevices(d);
+    } catch (e) {
+      blockDevicesOf(this).detach(id);
+      this.net.detach(id);
+      if (d) {
+        d.evtchn.closeAll();
+        if (this.services.has(id)) this.xenstored.releaseDomain(id);
+        for (const v of d.vcpus) v.cpu.mmu.dispose();
+        this.releaseFrames(d);
+      }
+      this.services.delete(id);
+      this.domains.delete(id);
+      if (e instanceof OutOfMemoryError) throw new HostError('ENOMEM', e.message);
+      throw e;
+    }
+    this.sched.addDomain(id, d.weight, d.cap);
+    for (const v of d.vcpus) this.sched.insert(v);
+    if (opts.paused) d.pauseCount = 1;
+    this.events.emit('domain', this.info(d));
+    if (!opts.paused) for (const v of d.vcpus) if (v.isRunnable) this.wake(v);
+    return d;
+  }
+
   private allocDomid(): number {
     // Domain IDs count up and are not reused while the host lives, as Xen's do.
     while (this.domains.has(this.nextDomid)) this.nextDomid++;
@@ -246,7 +293,7 @@ export class Host implements HostContext {
     return this.nextDomid++;
   }
 
-  private attachServices(d: Domain, pages: number): void {
+  private attachServices(d: Domain, pages: number, restored = false): void {
     const consoleLog = new ConsoleLog();
     const consolePage = new FramePage(this.mem, d.consoleMfn);
     const dom0Console = this.dom0Evtchn.bindInterdomain(d.id, d.consolePort);
@@ -258,7 +305,7 @@ export class Host implements HostContext {
     const storePage = new FramePage(this.mem, d.storeMfn);
     const dom0Store = this.dom0Evtchn.bindInterdomain(d.id, d.storePort);
     this.dom0Evtchn.listen(dom0Store, () => this.xenstored.handleRing(d.id));
-    this.xenstored.introduceDomain(d.id, storePage.view, () => this.dom0Evtchn.send(dom0Store), {
+    this.xenstored.introduceDomain(d.id, storePage.view, () => this.dom0Evtchn.send(dom0Store), restored ? { resetRing: false } : {
       layout: {
         name: d.name,
         memoryKiB: pages * 4,

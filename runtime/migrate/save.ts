@@ -1,0 +1,193 @@
+/**
+ * xl save: snapshot a paused domain into an image (image.ts) of records (records.ts).
+ * Memory is copied as pseudo-physical frames, only those ever touched (MachineMemory.isBacked);
+ * page tables are canonicalized (MFN → PFN) as libxc's save does, so restore can put the
+ * domain on any frames.
+ */
+import type { Host } from '../host.ts';
+import type { Domain } from '../hv/domain.ts';
+import { grantTablesOf } from '../hv/grant.ts';
+import { PGT_l1, PGT_l3 } from '../mem/pagetype.ts';
+import { blockDevicesOf } from '../devices/block/index.ts';
+import { saveVifs } from '../devices/net/persist.ts';
+import { encodeImage, jsonPayload, type ImageSection } from './image.ts';
+import {
+  DOMAIN_RECORD_VERSION, VCPU_RECORD_VERSION, rewriteTable,
+  type ChannelRecord, type DomainHeaderRecord, type PageTypeRecord, type VcpuRecord,
+} from './records.ts';
+
+export class SaveError extends Error {
+  constructor(readonly code: 'ENOENT' | 'EINVAL' | 'UNSAVEABLE', message: string) {
+    super(message);
+    this.name = 'SaveError';
+  }
+}
+
+export interface SaveOptions {
+  /** Keep the domain running afterwards (xl save -c). */
+  checkpoint?: boolean;
+  /** Extra header facts the toolstack knows (kernel path, cmdline). */
+  kernel?: string;
+  cmdline?: string;
+  maxBytes?: number;
+}
+
+/** Page states in the p2m section: none, populated but never touched, contents in the image. */
+export const P2M_NONE = 0;
+export const P2M_ZERO = 1;
+export const P2M_DATA = 2;
+
+/** Reverse map of the domain's frames: machine frame → pfn, with Xen-shared pages after maxPages. */
+export function frameIndex(host: Host, d: Domain): Map<number, number> {
+  const m = new Map<number, number>();
+  for (let pfn = 0; pfn < d.p2m.length; pfn++) if (d.p2m[pfn]! >= 0) m.set(d.p2m[pfn]!, pfn);
+  m.set(d.sharedInfo.mfn, d.maxPages);
+  grantTablesOf(host).tableOf(d).frames.forEach((mfn, i) => m.set(mfn, d.maxPages + 1 + i));
+  return m;
+}
+
+/** Snapshot a domain (which the caller has paused) into image bytes. */
+export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): Uint8Array {
+  const pt = host.pageTypes;
+  const index = frameIndex(host, d);
+  const pfnOf = (mfn: number): number => {
+    const p = index.get(mfn);
+    if (p === undefined || p >= d.maxPages) throw new SaveError('UNSAVEABLE', `domain ${d.id}: frame ${mfn} is not one of its pages`);
+    return p;
+  };
+  const grants = grantTablesOf(host).tableOf(d);
+
+  const header: DomainHeaderRecord = {
+    version: DOMAIN_RECORD_VERSION,
+    name: d.name,
+    pages: d.currentPages,
+    maxPages: d.maxPages,
+    vcpus: d.vcpus.length,
+    weight: d.weight,
+    cap: d.cap,
+    vmAssist: d.vmAssist,
+    cmdline: opts.cmdline ?? null,
+    kernel: opts.kernel ?? null,
+    startInfoPfn: pfnOf(d.startInfoMfn),
+    consolePfn: pfnOf(d.consoleMfn),
+    consolePort: d.consolePort,
+    storePfn: pfnOf(d.storeMfn),
+    storePort: d.storePort,
+    grantFrames: grants.frames.length,
+    paused: d.pauseCount > 1,
+  };
+
+  // Memory: the p2m, then touched pages (tables canonicalized).
+  const p2m = new Uint8Array(d.maxPages);
+  const types: PageTypeRecord[] = [];
+  const touched: number[] = [];
+  for (let pfn = 0; pfn < d.maxPages; pfn++) {
+    const mfn = d.p2m[pfn]!;
+    if (mfn < 0) continue;
+    if (!host.mem.isBacked(mfn)) {
+      p2m[pfn] = P2M_ZERO;
+      continue;
+    }
+    p2m[pfn] = P2M_DATA;
+    touched.push(pfn);
+    const type = pt.typeOf(mfn);
+    if (type >= PGT_l1 && type <= PGT_l3 && pt.isValidated(mfn)) types.push({ pfn, type, pinned: pt.isPinned(mfn) });
+  }
+  const tableType = new Map(types.map((t) => [t.pfn, t.type]));
+  const pages = new Uint8Array(touched.length * (4 + 4096));
+  const pdv = new DataView(pages.buffer);
+  touched.forEach((pfn, i) => {
+    const o = i * 4100;
+    pdv.setUint32(o, pfn, true);
+    const f = host.mem.frame(d.p2m[pfn]!);
+    const page = pages.subarray(o + 4, o + 4100);
+    page.set(f.u8.subarray(f.base, f.base + 4096));
+    if (tableType.has(pfn)) {
+      rewriteTable(page, (mfn) => index.get(mfn), `pfn ${pfn} (l${tableType.get(pfn)})`);
+    }
+  });
+
+  const now = host.clock.now();
+  const vcpus: VcpuRecord[] = d.vcpus.map((v) => {
+    const c = v.cpu;
+    const base = pt.baseptrOf(v);
+    return {
+      version: VCPU_RECORD_VERSION,
+      id: v.id,
+      up: v.up,
+      initialised: v.initialised,
+      blocked: v.blocked,
+      halted: c.halted,
+      pollPorts: v.pollPorts ? [...v.pollPorts] : null,
+      regs: [...c.r32.subarray(0, 8)].map((x) => x >>> 0),
+      eip: c.eip >>> 0,
+      eflags: c.getFlags() >>> 0,
+      sel: [...c.sel.subarray(0, 6)],
+      segBase: [...c.segBase.subarray(0, 6)].map((x) => x >>> 0),
+      cr0: c.cr0 >>> 0,
+      cr2: c.cr2 >>> 0,
+      cr3Pfn: base >= 0 ? pfnOf(base) : -1,
+      cr4: c.cr4 >>> 0,
+      efer: c.efer >>> 0,
+      dr: [...c.dr].map((x) => x >>> 0),
+      gdtPfns: v.gdtFrames.map(pfnOf),
+      gdtEntries: v.gdtEntries,
+      traps: v.traps.flatMap((t, vector) => (t ? [{ vector, flags: t.flags >>> 0, cs: t.cs & 0xffff, eip: t.eip >>> 0 }] : [])),
+      eventCs: v.eventCs, eventEip: v.eventEip >>> 0,
+      failsafeCs: v.failsafeCs, failsafeEip: v.failsafeEip >>> 0,
+      kernelSs: v.kernelSs, kernelSp: v.kernelSp >>> 0,
+      singleshotInNs: v.singleshot ? Math.round(v.singleshot - now) : null,
+      periodNs: v.periodNs,
+      periodicInNs: Math.round(v.periodicNext - now),
+      cpuTimeNs: v.cpuTimeNs,
+    };
+  });
+
+  const channels: ChannelRecord[] = d.evtchn.entries().map(([port, c]) => ({ port, state: c.state, vcpu: c.vcpu, remoteDom: c.remoteDom, remotePort: c.remotePort, virq: c.virq }));
+  // Grant entries hold machine frames in a PV guest's table: canonicalize those too.
+  const grantEntries: { ref: number; flags: number; domid: number; frame: number }[] = [];
+  for (let ref = 0; ref < grants.frames.length * 512; ref++) {
+    const e = grants.entry(ref);
+    if (e.flags === 0 && e.domid === 0 && e.frame === 0) continue;
+    const pfn = e.flags & 3 ? index.get(e.frame) : e.frame;
+    if (pfn === undefined) throw new SaveError('UNSAVEABLE', `grant ref ${ref} names frame ${e.frame}, not the domain's`);
+    grantEntries.push({ ref, flags: e.flags, domid: e.domid, frame: pfn });
+  }
+  if (grants.active.size > 0 || grants.maptrack.some((m) => m)) {
+    // A grant mapped by another domain right now cannot be carried: the backends disconnect first
+    // in Xen's suspend; for a same-host snapshot they keep their ring frames (restored below).
+  }
+
+  const si = host.mem.frame(d.sharedInfo.mfn);
+  const sections: ImageSection[] = [
+    { name: 'header', payload: jsonPayload(header) },
+    { name: 'p2m', payload: p2m },
+    { name: 'pages', payload: pages },
+    { name: 'pagetypes', payload: jsonPayload(types) },
+    { name: 'vcpus', payload: jsonPayload(vcpus) },
+    { name: 'shared_info', payload: si.u8.slice(si.base, si.base + 4096) },
+    { name: 'evtchn', payload: jsonPayload(channels) },
+    { name: 'grants', payload: jsonPayload(grantEntries) },
+    { name: 'xenstore', payload: jsonPayload(host.xenstored.exportDomain(d.id)) },
+    { name: 'devices', payload: jsonPayload({ version: 1, vbds: blockDevicesOf(host).save(d.id), vifs: saveVifs(host.net, d.id) }) },
+  ];
+  return encodeImage(sections, { maxBytes: opts.maxBytes });
+}
+
+/** xl save: pause, snapshot, then destroy (or unpause with checkpoint). */
+export function saveDomain(host: Host, domid: number, opts: SaveOptions = {}): Uint8Array {
+  const d = host.domain(domid);
+  if (!d || d.dying) throw new SaveError('ENOENT', `no domain with id ${domid}`);
+  if (d.isShutdown) throw new SaveError('EINVAL', `domain ${domid} has shut down; there is nothing to save`);
+  d.pause();
+  let bytes: Uint8Array;
+  try {
+    bytes = snapshotDomain(host, d, opts);
+  } catch (e) {
+    d.unpause();
+    throw e;
+  }
+  if (opts.checkpoint) d.unpause();
+  else host.destroy(domid);
+  return bytes;
+}
