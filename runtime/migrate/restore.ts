@@ -18,6 +18,7 @@ import { restoreVifs } from '../devices/net/persist.ts';
 import type { XenstoreDomainRecord } from '../devices/xenstore/persist.ts';
 import { binarySection, decodeImage, ImageError, jsonSection, type ImageSection } from './image.ts';
 import { checkChannel, checkHeader, checkPageType, checkVcpu, rewriteTable, type DomainHeaderRecord, type VcpuRecord } from './records.ts';
+import { checkXsConn, restoreXsConn, type XsConnRecord } from './xs-conn.ts';
 import { P2M_DATA, P2M_NONE } from './save.ts';
 
 export interface RestoreOptions {
@@ -35,6 +36,7 @@ interface Parsed {
   channels: ReturnType<typeof checkChannel>[];
   grants: { ref: number; flags: number; domid: number; frame: number }[];
   xenstore: unknown;
+  xsConn: XsConnRecord;
   devices: { vbds: unknown[]; vifs: unknown };
 }
 
@@ -98,9 +100,10 @@ export function parseDomainImage(bytes: Uint8Array, opts: { maxBytes?: number } 
     return g;
   });
   const xenstore = jsonSection(s, 'xenstore');
+  const xsConn = checkXsConn(jsonSection(s, 'xenstore_conn'));
   const dev = jsonSection(s, 'devices') as { version: number; vbds: unknown[]; vifs: unknown };
   if (!dev || dev.version !== 1 || !Array.isArray(dev.vbds) || !Array.isArray(dev.vifs)) throw new ImageError('MALFORMED', 'devices record');
-  return { header, p2m, pages, types, vcpus, sharedInfo, channels, grants, xenstore, devices: dev };
+  return { header, p2m, pages, types, vcpus, sharedInfo, channels, grants, xenstore, xsConn, devices: dev };
 }
 
 /** Build the restored domain's memory, tables, vCPUs and channels (Host.restoreDomain's populate). */
@@ -235,7 +238,10 @@ export function restoreDomain(host: Host, bytes: Uint8Array, opts: RestoreOption
     {
       paused: opts.paused ?? false,
       populate: (d) => populate(host, d, img),
-      importStore: (d) => host.xenstored.importDomain(img.xenstore as XenstoreDomainRecord, d.id),
+      importStore: (d) => {
+        host.xenstored.importDomain(img.xenstore as XenstoreDomainRecord, d.id);
+        restoreXsConn(host.xenstored, d.id, img.xsConn);
+      },
       attachDevices: (d) => {
         blockDevicesOf(host).restore(d, h.name, img.devices.vbds);
         restoreVifs(host.net, d.id, img.devices.vifs);

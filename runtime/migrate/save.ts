@@ -10,6 +10,7 @@ import { grantTablesOf } from '../hv/grant.ts';
 import { PGT_l1, PGT_l3 } from '../mem/pagetype.ts';
 import { blockDevicesOf } from '../devices/block/index.ts';
 import { saveVifs } from '../devices/net/persist.ts';
+import { saveXsConn } from './xs-conn.ts';
 import { encodeImage, jsonPayload, type ImageSection } from './image.ts';
 import {
   DOMAIN_RECORD_VERSION, VCPU_RECORD_VERSION, rewriteTable,
@@ -169,6 +170,7 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
     { name: 'evtchn', payload: jsonPayload(channels) },
     { name: 'grants', payload: jsonPayload(grantEntries) },
     { name: 'xenstore', payload: jsonPayload(host.xenstored.exportDomain(d.id)) },
+    { name: 'xenstore_conn', payload: jsonPayload(saveXsConn(host.xenstored, d.id)) },
     { name: 'devices', payload: jsonPayload({ version: 1, vbds: blockDevicesOf(host).save(d.id), vifs: saveVifs(host.net, d.id) }) },
   ];
   return encodeImage(sections, { maxBytes: opts.maxBytes });
