@@ -8,6 +8,7 @@ import { Host, HostError, type DomainInfo as HostDomainInfo, type HostOptions } 
 import { XEN_MAJOR, XEN_MINOR } from './hv/hc/version.ts';
 import { validateInterfaces, type FrameLink, type VifInfo } from './devices/net/index.ts';
 import { blockDevicesOf, DiskRefusedError } from './devices/block/index.ts';
+import { restoreFromFile, saveToFile } from './migrate/files.ts';
 import {
   ApiTimeoutError,
   AsyncQueue,
@@ -323,12 +324,18 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
 
   // -- not yet -------------------------------------------------------------------------------------
 
-  async save(): Promise<void> {
-    throw new NotImplementedError('save');
+  /** xl save (runtime/migrate): the image written atomically; the domain destroyed unless checkpoint. */
+  async save(id: number, file: string, opts: { checkpoint?: boolean } = {}): Promise<void> {
+    this.live();
+    this.domainOf(id);
+    await saveToFile(this.host, id, file, { checkpoint: opts.checkpoint === true });
   }
 
-  async restore(): Promise<DomainInfo> {
-    throw new NotImplementedError('restore');
+  /** xl restore: the domain continues where it was saved, under a new id. */
+  async restore(file: string, opts: { paused?: boolean } = {}): Promise<DomainInfo> {
+    this.live();
+    const d = await restoreFromFile(this.host, file, { paused: opts.paused === true });
+    return toInfo(this.host.info(d));
   }
 
   async migrate(): Promise<void> {

@@ -189,13 +189,21 @@ describe('host agent over a unix socket', () => {
     expect(s.domains[1]).toMatchObject({ domid: d.domid, memoryKiB: 4096, maxMemoryKiB: 4096, vcpus: 1, state: 'r-----', nets: 0, netTxKiB: 0, netRxKiB: 0, vbds: 0, vbdOo: 0, vbdRd: 0, vbdWr: 0, vbdRsect: 0, vbdWsect: 0 });
   });
 
-  it('declares save, restore and migrate, refusing them clearly', async () => {
-    const d = await hv.create({ name: uniq('sv'), kernel: testGuest('s\n', 'block'), memoryMiB: 4 });
-    for (const p of [hv.save(d.domid, '/tmp/x'), hv.restore('/tmp/x'), hv.migrate(d.domid, 'other')]) {
-      const e = await refusal(p);
-      expect(e.code).toBe('ENOSYS');
-      expect(e.message).toMatch(/not implemented yet/);
-    }
+  it('saves and restores through the API; refuses a bad image; migrate is not there yet', async () => {
+    const name = uniq('sv');
+    const d = await hv.create({ name, kernel: testGuest('s\n', 'block'), memoryMiB: 4 });
+    const file = join(dir, `${name}.save`);
+    await hv.save(d.domid, file);
+    expect((await refusal(hv.pause(d.domid))).code).toBe('ENOENT');
+    const r = await hv.restore(file, { paused: true });
+    expect(r).toMatchObject({ name, state: '--p---' });
+    expect(r.domid).not.toBe(d.domid);
+    writeFileSync(join(dir, 'bad.save'), 'not an image');
+    expect((await refusal(hv.restore(join(dir, 'bad.save')))).code).toBe('IMAGE');
+    const e = await refusal(hv.migrate(r.domid, 'other'));
+    expect(e.code).toBe('ENOSYS');
+    expect(e.message).toMatch(/not implemented yet/);
+    await hv.destroy(r.domid);
   });
 
   it('answers bad requests with 4xx and {error: {code, message}}', async () => {
