@@ -154,10 +154,8 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
     if (pfn === undefined) throw new SaveError('UNSAVEABLE', `grant ref ${ref} names frame ${e.frame}, not the domain's`);
     grantEntries.push({ ref, flags: e.flags, domid: e.domid, frame: pfn });
   }
-  if (grants.active.size > 0 || grants.maptrack.some((m) => m)) {
-    // A grant mapped by another domain right now cannot be carried: the backends disconnect first
-    // in Xen's suspend; for a same-host snapshot they keep their ring frames (restored below).
-  }
+  // Grants mapped by Domain-0's backends right now (the rings) are not carried as mappings: the
+  // backends are destroyed with the domain and map the restored entries again on restore.
 
   const si = host.mem.frame(d.sharedInfo.mfn);
   const sections: ImageSection[] = [
