@@ -10,6 +10,8 @@
 #include <kit/kit.h>
 #include <kit/net.h>
 #include <kit/http.h>
+#include <kit/netdev.h>
+#include <kit/control.h>
 #include <kit/alloc.h>
 
 #define IN_CAP (HTTP_MAX_HEAD + 1024)
@@ -341,4 +343,55 @@ u64 http_server_next_timer(void)
             t = at;
     }
     return t;
+}
+
+/* ---- the service guests' main loop (httpd, kvstore) ---------------------- */
+
+static int prefix_len(u32 mask)
+{
+    int n = 0;
+    while (mask & 0x80000000u) {
+        n++;
+        mask <<= 1;
+    }
+    return n;
+}
+
+void http_serve_main(const char *name, const struct http_server_config *cfg)
+{
+    int rc = net_start();
+    if (rc < 0) {
+        printf("%s: FAIL no network (%d)\n", name, rc);
+        return;
+    }
+    char ip[16], gw[16];
+    const u8 *m = net_mac();
+    printf("%s: address %s/%d gateway %s mac %02x:%02x:%02x:%02x:%02x:%02x\n", name,
+           ip_fmt(net_ip(), ip), prefix_len(net_netmask()), ip_fmt(net_gateway(), gw),
+           m[0], m[1], m[2], m[3], m[4], m[5]);
+    if (http_server_start(cfg) < 0) {
+        printf("%s: FAIL cannot listen on :%u\n", name, (u32)cfg->port);
+        return;
+    }
+    printf("%s: listening on :%u\n", name, (u32)cfg->port);
+
+    for (;;) {
+        net_poll();
+        while (http_server_poll())
+            net_flush();
+        net_flush();
+        struct xs_watch_event ev;
+        while (xs_next_watch(&ev, XS_NO_WAIT)) {
+            if (!control_is_event(&ev))
+                continue;
+            int reason = control_check();
+            if (reason < 0)
+                continue;
+            printf("%s: %s requested\n", name, control_reason_name(reason));
+            control_act(reason);
+            printf("%s: resumed\n", name);
+        }
+        u64 t = http_server_next_timer();
+        net_wait(t ? t * NSEC_PER_MSEC : 0);
+    }
 }

@@ -156,16 +156,6 @@ static void handle(struct http_exchange *x)
     }
 }
 
-static int prefix_len(u32 mask)
-{
-    int n = 0;
-    while (mask & 0x80000000u) {
-        n++;
-        mask <<= 1;
-    }
-    return n;
-}
-
 void guest_main(void)
 {
     kit_init(KIT_DEFAULT);
@@ -197,42 +187,8 @@ void guest_main(void)
         printf("kvstore: recovered %u keys from %u records (log %llu bytes, generation %u)\n",
                kv_count(), st->records, st->log_bytes, st->gen);
 
-    rc = net_start();
-    if (rc < 0) {
-        printf("kvstore: FAIL no network (%d)\n", rc);
-        return;
-    }
-    char ip[16], gw[16];
-    const u8 *m = net_mac();
-    printf("kvstore: address %s/%d gateway %s mac %02x:%02x:%02x:%02x:%02x:%02x\n",
-           ip_fmt(net_ip(), ip), prefix_len(net_netmask()), ip_fmt(net_gateway(), gw),
-           m[0], m[1], m[2], m[3], m[4], m[5]);
     struct http_server_config cfg = {
         .port = 80, .max_body = KV_MAX_VALUE, .idle_timeout_ms = 60000, .handler = handle,
     };
-    if (http_server_start(&cfg) < 0) {
-        printf("kvstore: FAIL cannot listen on :80\n");
-        return;
-    }
-    printf("kvstore: listening on :80\n");
-
-    for (;;) {
-        net_poll();
-        while (http_server_poll())
-            net_flush();
-        net_flush();
-        struct xs_watch_event ev;
-        while (xs_next_watch(&ev, XS_NO_WAIT)) {
-            if (!control_is_event(&ev))
-                continue;
-            int reason = control_check();
-            if (reason < 0)
-                continue;
-            printf("kvstore: %s requested\n", control_reason_name(reason));
-            control_act(reason);
-            printf("kvstore: resumed\n");
-        }
-        u64 t = http_server_next_timer();
-        net_wait(t ? t * NSEC_PER_MSEC : 0);
-    }
+    http_serve_main("kvstore", &cfg);
 }

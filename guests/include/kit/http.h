@@ -89,5 +89,11 @@ int http_server_start(const struct http_server_config *cfg);
 int http_server_poll(void);
 u64 http_server_next_timer(void);   /* ms, 0 = none */
 u32 http_server_requests(void);     /* requests answered so far */
+/* The main loop of an HTTP service guest: start the network, print
+ * "<name>: address <ip>/<prefix> gateway <gw> mac <mac>" and "<name>: listening
+ * on :<port>", then serve forever, honouring control/shutdown ("<name>: <reason>
+ * requested", and "<name>: resumed" after a suspend). Returns only after
+ * printing "<name>: FAIL ..." (no network, cannot listen). */
+void http_serve_main(const char *name, const struct http_server_config *cfg);
 
 #endif
