@@ -4,7 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { httpCall } from '../../tests/support/http.ts';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalHypervisor } from '../api.ts';
@@ -19,17 +20,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function call(port: number, agent: Agent, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, agent, timeout: 10_000 }, (res) => {
-      let s = '';
-      res.on('data', (c) => (s += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: s }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const call = (port: number, agent: Agent, method: string, path: string, body?: string) => httpCall(port, method, path, body, agent);
 
 function follow(hv: LocalHypervisor, domid: number): () => string {
   let out = '';
