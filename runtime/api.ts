@@ -170,6 +170,77 @@ export interface StopHostResult {
   destroyed: number[];
 }
 
+/** Where a live migration goes: another host's agent on TCP and the token it accepts. */
+export interface MigrationTarget {
+  /** HOST:PORT of the target's `xenoform host --listen` */
+  address: string;
+  token: string;
+}
+
+export interface MigrateOptions {
+  /**
+   * Bandwidth cap, MiB/s (default 0 = unlimited, as KubeVirt's bandwidthPerMigration). With a
+   * cap, each round's rate is the last round's dirtying rate plus a constant, capped (Clark et
+   * al., NSDI 2005 §5.1; xc_domain_save's adaptive rate).
+   */
+  maxRateMiBps?: number;
+  /** pre-copy rounds before stop-and-copy at the latest (default 30, as xc_domain_save) */
+  maxRounds?: number;
+  /** stop when fewer dirty pages than this remain (default 50, as xc_domain_save) */
+  minDirtyPages?: number;
+  /** leave the domain paused on the target (xl migrate -p) */
+  paused?: boolean;
+  /** called after every round and phase change (over the socket: the response's NDJSON lines) */
+  onProgress?: (p: MigrationProgress) => void;
+}
+
+export type MigrationPhase = 'reserving' | 'precopy' | 'stopcopy' | 'activating';
+
+export interface MigrationProgress {
+  phase: MigrationPhase;
+  /** pre-copy round, from 1 (round 1 sends every touched page) */
+  round: number;
+  /** pages sent so far, all rounds */
+  pagesSent: number;
+  /** pages found dirty at the end of the last round (what the next round sends) */
+  pagesDirty: number;
+  /** how fast the guest dirtied pages during the last round, pages/s */
+  dirtyRatePps: number;
+  /** disk bytes copied so far (block migration) */
+  diskBytesSent: number;
+  elapsedMs: number;
+}
+
+export interface MigrationResult {
+  /** the domain's id on the target */
+  domid: number;
+  name: string;
+  rounds: number;
+  pagesSent: number;
+  bytesSent: number;
+  /** the window in which the guest ran nowhere: source paused → target running */
+  downtimeMs: number;
+  totalMs: number;
+  /** how its disks moved: none attached, shared directory (lock handed over), or copied */
+  disks: 'none' | 'shared' | 'copied';
+}
+
+/** A migration arriving at this host (the target's side; xl shows it as NAME--incoming). */
+export interface IncomingMigration {
+  name: string;
+  /** the domain being built on this host (paused until activation) */
+  domid: number;
+  /**
+   * receiving: pre-copy under way (dropped if the source goes away); prepared: the whole state
+   * is here and restored, paused, waiting for the source's commit — if the source vanishes now,
+   * only the controller can tell which copy lives (commitIncoming / abortIncoming).
+   */
+  state: 'receiving' | 'prepared';
+  /** the source host's address as it connected */
+  from: string;
+  sinceMs: number;
+}
+
 /** The host's switch, for the controller's gateway (DESIGN.md §5): an uplink port carrying Ethernet frames. */
 export interface NetworkApi {
   uplink(): Promise<FrameLink>;
@@ -201,7 +272,18 @@ export interface HypervisorApi {
   events(): Stream<DomainEvent>;
   save(id: number, file: string, opts?: { checkpoint?: boolean }): Promise<void>;
   restore(file: string, opts?: { paused?: boolean }): Promise<DomainInfo>;
-  migrate(id: number, target: string): Promise<void>;
+  /**
+   * Live migration (xl migrate): iterative pre-copy to `target`, stop-and-copy, then
+   * activation there. On any failure before the target has committed, the domain keeps
+   * running here untouched and the target is cleaned up.
+   */
+  migrate(id: number, target: MigrationTarget, opts?: MigrateOptions): Promise<MigrationResult>;
+  /** migrations arriving at this host */
+  incoming(): Promise<IncomingMigration[]>;
+  /** activate a prepared incoming domain whose source went away (the arbiter decided it lives) */
+  commitIncoming(name: string): Promise<DomainInfo>;
+  /** drop an incoming domain (the source's copy lives on) */
+  abortIncoming(name: string): Promise<void>;
   /** shut every domain down (gracefully, then destroy) and stop the host */
   stopHost(opts?: StopHostOptions): Promise<StopHostResult>;
   /** release this handle (a LocalHypervisor also stops its host's run loop) */
@@ -212,12 +294,12 @@ export interface HypervisorApi {
 
 export type ApiErrorCode =
   | 'ENOENT' | 'EEXIST' | 'ENOMEM' | 'IMAGE' | 'EINVAL' | 'ENOSYS' | 'ETIMEDOUT'
-  | 'EACCES' | 'EHOSTDOWN' | 'EOVERFLOW' | 'EPROTO' | 'EINTERNAL';
+  | 'EACCES' | 'EHOSTDOWN' | 'EOVERFLOW' | 'EPROTO' | 'EBUSY' | 'EINTERNAL';
 
 /** The HTTP status each code travels as (server.ts) and comes back from (client.ts). */
 export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   EINVAL: 400, EACCES: 401, ENOENT: 404, EEXIST: 409, EOVERFLOW: 410, IMAGE: 422,
-  EINTERNAL: 500, ENOSYS: 501, EPROTO: 502, EHOSTDOWN: 503, ETIMEDOUT: 504, ENOMEM: 507,
+  EBUSY: 429, EINTERNAL: 500, ENOSYS: 501, EPROTO: 502, EHOSTDOWN: 503, ETIMEDOUT: 504, ENOMEM: 507,
 };
 
 export class HypervisorError extends Error {
@@ -262,6 +344,11 @@ export class StreamOverflowError extends HypervisorError {
   constructor(message: string) { super('EOVERFLOW', message); }
 }
 
+/** Too many migrations at once on a host (KubeVirt's parallelOutboundMigrationsPerNode). */
+export class BusyError extends HypervisorError {
+  constructor(message: string) { super('EBUSY', message); }
+}
+
 /** Rebuilds the error class of a code (for errors that crossed a socket). */
 export function errorFromCode(code: string, message: string): HypervisorError {
   switch (code) {
@@ -276,6 +363,7 @@ export function errorFromCode(code: string, message: string): HypervisorError {
     case 'EHOSTDOWN': return new HostUnavailableError(message);
     case 'EOVERFLOW': return new StreamOverflowError(message);
     case 'EPROTO': return new HypervisorError('EPROTO', message);
+    case 'EBUSY': return new BusyError(message);
     default: return new HypervisorError('EINTERNAL', message);
   }
 }

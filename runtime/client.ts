@@ -9,6 +9,7 @@ import {
   type ConsoleOptions, type ConsoleStream, type CreateSpec, type DomainEvent, type DomainInfo, type DomainRow,
   type HostInfo, type HostStats, type HypervisorApi, type ShutdownOptions, type ShutdownRequest, type StopHostOptions,
   type StopHostResult, type Stream, type FrameLink, type NetworkApi,
+  type IncomingMigration, type MigrateOptions, type MigrationResult, type MigrationTarget,
 } from './api.ts';
 import { StreamFrameLink } from './devices/net/uplink.ts';
 
@@ -70,6 +71,35 @@ export class RemoteHypervisor implements HypervisorApi, NetworkApi {
     } catch {
       throw new HypervisorError('EPROTO', `the host at ${this.where} answered ${method} ${path} with something that is not JSON`);
     }
+  }
+
+  /**
+   * A long call whose response is NDJSON: {"progress": …} lines while it runs, then one
+   * {"result": …} or {"error": {code, message}} line (a migration reports each round).
+   */
+  private async callProgress<T, P>(method: string, path: string, body: unknown, onProgress?: (p: P) => void): Promise<T> {
+    const res = await this.open(method, path, JSON.stringify(body));
+    res.setEncoding('utf8');
+    let partial = '';
+    let outcome: { result?: T; error?: { code: string; message: string } } | undefined;
+    for await (const s of res as AsyncIterable<string>) {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (!line) continue;
+        let v: { progress?: P; result?: T; error?: { code: string; message: string } };
+        try {
+          v = JSON.parse(line);
+        } catch {
+          throw new HypervisorError('EPROTO', `the host at ${this.where} answered ${method} ${path} with a line that is not JSON`);
+        }
+        if (v.progress !== undefined) onProgress?.(v.progress);
+        else outcome = v;
+      }
+    }
+    if (outcome?.error) throw errorFromCode(outcome.error.code, outcome.error.message);
+    if (!outcome || !('result' in outcome)) throw new HypervisorError('EPROTO', `the host at ${this.where} ended ${method} ${path} without a result`);
+    return outcome.result as T;
   }
 
   info(): Promise<HostInfo> {
@@ -185,8 +215,21 @@ export class RemoteHypervisor implements HypervisorApi, NetworkApi {
     return this.call('POST', '/v1/domains/restore', { file, ...opts });
   }
 
-  async migrate(id: number, target: string): Promise<void> {
-    await this.call('POST', `/v1/domains/${seg(id)}/migrate`, { target });
+  migrate(id: number, target: MigrationTarget, opts: MigrateOptions = {}): Promise<MigrationResult> {
+    const { onProgress, ...rest } = opts;
+    return this.callProgress('POST', `/v1/domains/${seg(id)}/migrate`, { target, ...rest }, onProgress);
+  }
+
+  incoming(): Promise<IncomingMigration[]> {
+    return this.call('GET', '/v1/migrations/incoming');
+  }
+
+  commitIncoming(name: string): Promise<DomainInfo> {
+    return this.call('POST', `/v1/migrations/incoming/${encodeURIComponent(name)}/commit`, {});
+  }
+
+  async abortIncoming(name: string): Promise<void> {
+    await this.call('POST', `/v1/migrations/incoming/${encodeURIComponent(name)}/abort`, {});
   }
 
   /** A port on the host's switch: GET /v1/net/uplink upgraded to a stream of length-prefixed frames. */

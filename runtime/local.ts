@@ -35,6 +35,8 @@ import {
   type HostInfo,
   type HostStats,
   type HypervisorApi,
+  type IncomingMigration,
+  type MigrationResult,
   type NetworkApi,
   type ShutdownOptions,
   type ShutdownRequest,
@@ -338,8 +340,20 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
     return toInfo(this.host.info(d));
   }
 
-  async migrate(): Promise<void> {
+  async migrate(): Promise<MigrationResult> {
     throw new NotImplementedError('migrate');
+  }
+
+  async incoming(): Promise<IncomingMigration[]> {
+    return [];
+  }
+
+  async commitIncoming(name: string): Promise<DomainInfo> {
+    throw new NoSuchDomainError(`${name}--incoming`);
+  }
+
+  async abortIncoming(name: string): Promise<void> {
+    throw new NoSuchDomainError(`${name}--incoming`);
   }
 
   // -- the host as a whole -------------------------------------------------------------------------

@@ -200,7 +200,7 @@ describe('host agent over a unix socket', () => {
     expect(r.domid).not.toBe(d.domid);
     writeFileSync(join(dir, 'bad.save'), 'not an image');
     expect((await refusal(hv.restore(join(dir, 'bad.save')))).code).toBe('IMAGE');
-    const e = await refusal(hv.migrate(r.domid, 'other'));
+    const e = await refusal(hv.migrate(r.domid, { address: '127.0.0.1:1', token: 'x' }));
     expect(e.code).toBe('ENOSYS');
     expect(e.message).toMatch(/not implemented yet/);
     await hv.destroy(r.domid);

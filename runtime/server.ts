@@ -208,6 +208,12 @@ export class HostServer {
       res.once('finish', () => setImmediate(() => this.opts.onStop?.(result)));
       return;
     }
+    if (a === 'migrations' && b === 'incoming') {
+      if (route('GET', 3)) return send(res, await hv.incoming());
+      const name = c === undefined ? '' : decodeURIComponent(c);
+      if (route('POST', 5) && parts[4] === 'commit') return send(res, await hv.commitIncoming(name));
+      if (route('POST', 5) && parts[4] === 'abort') return send(res, await hv.abortIncoming(name));
+    }
     if (a === 'domains') {
       if (route('GET', 2)) return send(res, await hv.list());
       if (route('POST', 2)) return send(res, await hv.create(toCreateSpec(await readJson(req, MAX_CREATE_BODY))), 201);
@@ -235,7 +241,7 @@ export class HostServer {
             case 'memory': return send(res, await hv.setMemoryTarget(id, num(body, 'targetMiB')));
             case 'sched': return send(res, await hv.setSched(id, { weight: optNum(body, 'weight'), cap: optNum(body, 'cap') }));
             case 'save': await hv.save(id, String(body.file ?? ''), { checkpoint: optBool(body, 'checkpoint') }); return send(res, {});
-            case 'migrate': await hv.migrate(id, String(body.target ?? '')); return send(res, {});
+            case 'migrate': return this.streamMigration(res, id, body);
           }
         }
       }
@@ -297,6 +303,28 @@ export class HostServer {
       if (res.destroyed) break;
       res.write(chunk);
       if (res.writableLength > MAX_STREAM_BUFFER) break; // a reader that does not read
+    }
+    if (!res.writableEnded) res.end();
+  }
+
+  /** POST /v1/domains/:id/migrate: NDJSON {"progress"} lines per round, then {"result"} or {"error"}. */
+  private async streamMigration(res: ServerResponse, id: number, body: Record<string, unknown>): Promise<void> {
+    const t = obj(body.target);
+    const target = { address: String(t.address ?? ''), token: String(t.token ?? '') };
+    const opts = {
+      maxRateMiBps: optNum(body, 'maxRateMiBps'), maxRounds: optNum(body, 'maxRounds'),
+      minDirtyPages: optNum(body, 'minDirtyPages'), paused: optBool(body, 'paused'),
+    };
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+    res.flushHeaders();
+    const line = (v: unknown) => { if (!res.destroyed) res.write(JSON.stringify(v) + '\n'); };
+    try {
+      const result = await this.opts.hv.migrate(id, target, { ...opts, onProgress: (progress) => line({ progress }) });
+      line({ result });
+    } catch (e) {
+      const err = toHypervisorError(e);
+      if (err.code === 'EINTERNAL') this.opts.log?.(`host: ${err.message}`);
+      line({ error: { code: err.code, message: err.message } });
     }
     if (!res.writableEnded) res.end();
   }

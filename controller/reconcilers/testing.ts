@@ -4,7 +4,7 @@
 import {
   AsyncQueue, ByteStream, HostUnavailableError, InvalidArgumentError, NameTakenError, NoSuchDomainError, NotImplementedError,
   type ConsoleOptions, type ConsoleStream, type CreateSpec, type DomainEvent, type DomainEventType, type DomainInfo, type DomainRow,
-  type HostInfo, type HostStats, type HypervisorApi, type Stream,
+  type HostInfo, type HostStats, type HypervisorApi, type IncomingMigration, type MigrationResult, type Stream,
 } from '../../runtime/api.ts';
 
 interface FakeDomain {
@@ -213,7 +213,10 @@ export class FakeHypervisor implements HypervisorApi {
 
   async save(): Promise<void> { throw new NotImplementedError('save'); }
   async restore(): Promise<DomainInfo> { throw new NotImplementedError('restore'); }
-  async migrate(): Promise<void> { throw new NotImplementedError('migrate'); }
+  async migrate(): Promise<MigrationResult> { throw new NotImplementedError('migrate'); }
+  async incoming(): Promise<IncomingMigration[]> { return []; }
+  async commitIncoming(name: string): Promise<DomainInfo> { throw new NotImplementedError(`commitIncoming ${name}`); }
+  async abortIncoming(name: string): Promise<void> { throw new NotImplementedError(`abortIncoming ${name}`); }
   async stopHost() { return { shutdown: [], destroyed: [] }; }
   async close(): Promise<void> { /* nothing */ }
 }
