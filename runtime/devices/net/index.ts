@@ -13,6 +13,7 @@ export type { InterfaceSpec, PortMapping } from './addressing.ts';
 export type { FrameLink } from './uplink.ts';
 export type { VifInfo } from './vif.ts';
 export type { VifCounters } from './netback.ts';
+export { gratuitousArp } from './announce.ts';
 export { NetConfigError, validateInterfaces, ipForMac, GATEWAY_IP, GATEWAY_MAC, SEGMENT_NETMASK } from './addressing.ts';
 
 /** Per-domain totals for xentop (NETS, NETTX, NETRX: bytes the domain sent / received). */
@@ -59,6 +60,21 @@ export class NetworkDevices {
     if (!vifs) return;
     this.vifs.delete(domid);
     for (const v of vifs) v.destroy();
+  }
+
+  /**
+   * Announce the domain's interfaces on the segment after a restore or a move: one gratuitous
+   * ARP per vif (announce.ts), from its MAC, into the switch through the vif's port — now for
+   * a connected vif, else as soon as its frontend connects. Every switch and the gateway then
+   * learn where the MAC is. One frame per call: the segment drops frames only under congestion
+   * (an uplink more than 1 MiB behind), and a caller that wants QEMU's repeated announcements
+   * (announce_self sends several, spaced out) calls this again on its own clock.
+   * Returns how many interfaces announced now (the rest announce on connect).
+   */
+  announce(domid: number): number {
+    let now = 0;
+    for (const v of this.vifs.get(domid) ?? []) if (v.announce()) now++;
+    return now;
   }
 
   interfaces(domid: number): VifInfo[] {

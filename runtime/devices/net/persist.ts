@@ -2,7 +2,8 @@
  * Save and restore of a domain's network devices (CONVENTIONS rule 6). Like Xen's, our vifs
  * keep no connection state across a save: after restore the frontend reconnects (netfront
  * resume: Closed → Initialising → a new handshake, BACK_RING_ATTACH picking up the rings where
- * they stand), and the switch relearns from its traffic and gratuitous ARP. What is kept is
+ * they stand), and the switch relearns from its traffic and from the gratuitous ARP each vif
+ * sends when it comes back (NetworkDevices.announce). What is kept is
  * each interface's identity and its counters, as a versioned record with named fields.
  */
 import type { NetworkDevices } from './index.ts';
@@ -51,4 +52,7 @@ export function restoreVifs(net: NetworkDevices, domid: number, records: unknown
   const specs = validateInterfaces(recs.map((r) => (r.spec.ports ? r.spec : { mac: r.spec.mac })));
   net.attach(domid, specs);
   net.restoreCounters(domid, recs.map((r) => r.counters));
+  // A restored domain, here or on another host, announces itself (as Xen's netfront does
+  // after resume): each vif sends a gratuitous ARP once its frontend has reconnected.
+  net.announce(domid);
 }

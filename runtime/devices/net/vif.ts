@@ -23,6 +23,7 @@ import { Netback, newCounters, type GrantCopier, type VifCounters } from './netb
 import type { SwitchPort, VirtualSwitch } from './switch.ts';
 import { GATEWAY_IP, SEGMENT_NETMASK, ipForMac, type InterfaceSpec, type PortMapping } from './addressing.ts';
 import { NET_RX_RING_SIZE, NET_TX_RING_SIZE, RING, RX_SLOT, TX_SLOT, XenbusState } from './netif.ts';
+import { gratuitousArp } from './announce.ts';
 
 /** What a vif needs from its host: Domain-0's services. */
 export interface NetEnv {
@@ -66,6 +67,10 @@ export class Vif {
   private conn: Connection | undefined;
   private unwatch: (() => void) | undefined;
   private lastError: string | undefined;
+  /** an announcement asked for while the data path was down: sent when it comes up */
+  private announcePending = false;
+  /** gratuitous ARPs put on the switch for this interface */
+  announcements = 0;
 
   constructor(
     private readonly env: NetEnv,
@@ -112,6 +117,25 @@ export class Vif {
     } catch {
       /* already gone */
     }
+  }
+
+  /**
+   * Announce this interface on the segment (announce.ts): a gratuitous ARP from its MAC, put
+   * on the switch through its own port as if the guest had sent it, so the MAC is learned
+   * behind this host wherever frames for it come from. Sent now if the data path is up,
+   * otherwise once, as soon as the frontend connects (a restored domain's frontend reconnects
+   * after its vifs are recreated). Returns whether it was sent now.
+   */
+  announce(): boolean {
+    const c = this.conn;
+    if (!c || c.netback.isDisabled) {
+      this.announcePending = true;
+      return false;
+    }
+    this.announcePending = false;
+    this.announcements++;
+    c.switchPort.send(gratuitousArp(this.spec.mac));
+    return true;
   }
 
   info(): VifInfo {
@@ -247,6 +271,7 @@ export class Vif {
     this.lastError = undefined;
     this.setState(XenbusState.Connected);
     netback.handleEvent(); // anything queued before we listened
+    if (this.announcePending) this.announce();
   }
 
   private disconnect(): void {
