@@ -123,14 +123,14 @@ describe('CRD', () => {
 
   it('prints every CRD as multi-document YAML', () => {
     const docs = crdsYaml().split(/^---$/m).filter((d) => d.trim());
-    expect(docs).toHaveLength(1);
-    expect(parse(docs[0]!).spec.names.kind).toBe('Domain');
+    expect(docs.map((d) => parse(d).spec.names.kind)).toEqual(['Domain', 'Host']);
   });
 
   it('finds kinds by name, plural and short name', () => {
     expect(kindFor('domains')?.kind).toBe('Domain');
     expect(kindFor('xd')?.kind).toBe('Domain');
     expect(kindFor('Domain')?.kind).toBe('Domain');
-    expect(kindFor('hosts')).toBeUndefined();
+    expect(kindFor('hosts')?.kind).toBe('Host');
+    expect(kindFor('clusters')).toBeUndefined();
   });
 });

@@ -1,16 +1,22 @@
 // The registry of kinds: for each, its one source schema and what derives from it — the ajv
-// validator, the CustomResourceDefinition, defaults and cross-field rules. Host, DomainSet and
-// ConsolidationPlan join here as their issues ask.
+// validator, the CustomResourceDefinition, defaults and cross-field rules. Domain and Host;
+// DomainSet and ConsolidationPlan join here as their issues ask.
 import { Ajv, type ValidateFunction } from 'ajv';
 import { stringify } from 'yaml';
 import { toAjvSchema, type StructuralSchema } from './structural.ts';
 import { GROUP, VERSION, domainSchema, domainPrinterColumns } from './domain.schema.ts';
 import { applyDomainDefaults, defaultMac, domainRules, type RuleViolation } from './domain.ts';
 import type { Domain, DefaultedDomain } from './domain.types.ts';
+import { hostPrinterColumns, hostSchema } from './host.schema.ts';
+import { applyHostDefaults, hostRules } from './host.ts';
+import type { Host } from './host.types.ts';
 
 export { API_VERSION, GROUP, VERSION, domainSchema, DOMAIN_PHASES, RUN_STRATEGIES, SHUTDOWN_ACTIONS } from './domain.schema.ts';
 export { applyDomainDefaults, defaultMac, domainRules, type RuleViolation } from './domain.ts';
 export type * from './domain.types.ts';
+export { HOST_PHASES, LOCAL_HOST, hostSchema } from './host.schema.ts';
+export { hostRules } from './host.ts';
+export type * from './host.types.ts';
 
 export interface PrinterColumn {
   name: string;
@@ -84,7 +90,24 @@ const domainKind: KindDefinition<Domain> = {
   },
 };
 
-export const kinds: ReadonlyMap<string, KindDefinition<any>> = new Map<string, KindDefinition<any>>([['Domain', domainKind]]);
+const hostKind: KindDefinition<Host> = {
+  kind: 'Host',
+  listKind: 'HostList',
+  plural: 'hosts',
+  singular: 'host',
+  shortNames: ['xh'],
+  scope: 'Cluster',
+  schema: hostSchema,
+  printerColumns: hostPrinterColumns,
+  applyDefaults: applyHostDefaults,
+  rules: hostRules,
+  // the token file, like a disk image, resolves relative to the manifest inside the allowed roots
+  fileFields: (obj) => (obj.spec.tokenFile !== undefined ? [{ path: ['spec', 'tokenFile'], value: obj.spec.tokenFile, mustExist: true }] : []),
+  // two Hosts on one agent would place domains twice on one machine's capacity
+  claims: (obj) => (obj.spec.address !== undefined ? [{ key: `hostAddress:${obj.spec.address.toLowerCase()}`, path: ['spec', 'address'], what: `address ${obj.spec.address}` }] : []),
+};
+
+export const kinds: ReadonlyMap<string, KindDefinition<any>> = new Map<string, KindDefinition<any>>([['Domain', domainKind], ['Host', hostKind]]);
 
 /** The definition of `kind`, by kind name, plural, singular or short name (case-insensitive). */
 export function kindFor(name: string): KindDefinition<any> | undefined {
