@@ -27,6 +27,8 @@ export class DesiredState {
   /** per file, the objects of its last parse that had no file-level error */
   private good = new Map<string, ManifestObject[]>();
   private entries = new Map<string, DesiredEntry>();
+  /** Host objects, by name (the same file-level holding as Domains) */
+  private hostEntries = new Map<string, DesiredEntry>();
   private unattributed: Diagnostic[] = [];
   private warnings: Diagnostic[] = [];
 
@@ -60,9 +62,9 @@ export class DesiredState {
       if (r.heldFiles.includes(f)) return;
       // objects of this file that are invalid now stay among its good ones (at their last good
       // content), so that a later syntax error in the file still holds them
-      const invalidNow = new Set(r.errors.filter((d) => d.kind === 'Domain' && d.name !== undefined).map((d) => d.name!));
-      const valid = new Set(r.objects.map((o) => o.name));
-      const kept = (this.good.get(f) ?? []).filter((o) => invalidNow.has(o.name) && !valid.has(o.name));
+      const invalidNow = new Set(r.errors.filter((d) => (d.kind === 'Domain' || d.kind === 'Host') && d.name !== undefined).map((d) => `${d.kind}/${d.name}`));
+      const valid = new Set(r.objects.map((o) => `${o.kind}/${o.name}`));
+      const kept = (this.good.get(f) ?? []).filter((o) => invalidNow.has(`${o.kind}/${o.name}`) && !valid.has(`${o.kind}/${o.name}`));
       this.good.set(f, [...r.objects, ...kept]);
     });
     for (const f of removed) {
@@ -80,7 +82,7 @@ export class DesiredState {
         const kept = this.good.get(file) ?? [];
         parts.push({ objects: kept, errors: r.errors, warnings: r.warnings, heldFiles: [] });
         // the file as a whole is broken: each object it held is invalid until it is fixed
-        for (const o of kept) heldErrors.set(o.name, r.errors.filter((e) => e.severity === 'error'));
+        for (const o of kept) if (o.kind === 'Domain') heldErrors.set(o.name, r.errors.filter((e) => e.severity === 'error'));
       } else {
         parts.push(r);
       }
@@ -94,9 +96,18 @@ export class DesiredState {
       return e;
     };
     for (const o of combined.objects) if (o.kind === 'Domain') entry(o.name).object = o;
+    const hosts = new Map<string, DesiredEntry>();
+    const hostEntry = (name: string) => {
+      let e = hosts.get(name);
+      if (!e) hosts.set(name, (e = { name, errors: [] }));
+      return e;
+    };
+    for (const o of combined.objects) if (o.kind === 'Host') hostEntry(o.name).object = o;
     const unattributed: Diagnostic[] = [];
     for (const d of combined.errors) {
       if (d.kind === 'Domain' && d.name !== undefined && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(d.name) && d.name.length <= 63) entry(d.name).errors.push(d);
+      // an invalid Host (a bad name included, such as the reserved `local`) is reported, never applied
+      else if (d.kind === 'Host' && d.name !== undefined) unattributed.push(d);
       else if (d.name === undefined) unattributed.push(d);
     }
     for (const [name, errs] of heldErrors) {
@@ -114,6 +125,8 @@ export class DesiredState {
       if (fingerprint(this.entries.get(name)) !== fingerprint(next.get(name))) changed.push(name);
     }
     this.entries = next;
+    // a broken file keeps its last good Hosts, as it keeps Domains (they are among `kept` above)
+    this.hostEntries = hosts;
     return changed;
   }
 
@@ -123,6 +136,11 @@ export class DesiredState {
 
   names(): string[] {
     return [...this.entries.keys()].sort();
+  }
+
+  /** The Host objects declared now (valid ones; invalid ones are in problems()). */
+  hosts(): ManifestObject[] {
+    return [...this.hostEntries.values()].map((e) => e.object!).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Problems that belong to no named object (an unreadable file, a document without a name). */
