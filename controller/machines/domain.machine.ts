@@ -5,6 +5,9 @@
 //                 │          ▼ xl's on_* action acts first: destroy | restart | rename-restart |
 //   CrashLoopBackOff ←─ Restarting ←─ Ended (runStrategy decides) ← preserve → Crashed
 //                                        └→ Stopped | Failed
+//   Running/Paused ─save─▶ Saving ─(image written, domain gone)─▶ Stopped (intent `saved`: runStrategy
+//   does not start it) ─start─▶ Restoring ─▶ Running; a domain restored under its name (`xenoform
+//   restore FILE`) is taken back from Stopped. `save --checkpoint` writes the image and stays.
 //   + Deleted (final), and Migrating / Patching for the issues that come next.
 //
 // It is driven by one event per reconcile pass, OBSERVE, carrying what the reconciler saw (the
@@ -70,10 +73,19 @@ export interface EffectParams {
   setSched: { domid: number; weight: number; cap: number };
   /** xl's coredump-* (and rename-restart's stand-in): keep what the API shows of the domain */
   dumpCore: { domid: number; cause: EndCause; kind: 'coredump' | 'renamed' };
+  /** xl save [-c]: write the domain's image to `file` (the host destroys it unless checkpoint) */
+  saveDomain: { domid: number; file: string; checkpoint: boolean };
+  /** xl restore: bring a saved domain back from its image */
+  restoreDomain: { file: string };
+  /** the saved domain is back (or its image is gone): drop the `saved` intent */
+  forgetSaved: { why: string };
   recordEvent: { type: 'Normal' | 'Warning'; reason: string; message: string };
 }
 export type EffectName = keyof EffectParams;
-export const EFFECTS: EffectName[] = ['createDomain', 'destroyDomain', 'requestShutdown', 'pauseDomain', 'unpauseDomain', 'setMemoryTarget', 'setSched', 'dumpCore', 'recordEvent'];
+export const EFFECTS: EffectName[] = ['createDomain', 'destroyDomain', 'requestShutdown', 'pauseDomain', 'unpauseDomain', 'setMemoryTarget', 'setSched', 'dumpCore', 'saveDomain', 'restoreDomain', 'forgetSaved', 'recordEvent'];
+
+/** EFFECT_FAILED code for a restore whose image file does not exist (any more) */
+export const IMAGE_MISSING = 'ImageMissing';
 
 type Ctx = DomainContext;
 type O = Observation;
@@ -93,6 +105,8 @@ const freshStart = (c: Ctx) => !c.everStarted || (c.stoppedUnder !== undefined &
 const wantsToRun = (c: Ctx) => !!c.obs?.desired && wantsStart(strategy(c), c.obs.intents, isPending(c, 'start') || isPending(c, 'restart'), freshStart(c));
 const haltedOrStopped = (c: Ctx) => !!c.obs && (c.obs.intents.stopped || strategy(c) === 'Halted');
 const drift = (c: Ctx) => (c.obs?.desired && c.obs.observed ? liveDrift(c.obs.desired, c.applied, c.obs.observed) : {});
+const saveReq = (c: Ctx) => c.obs?.intents.saveTo;
+const savedImage = (c: Ctx) => c.obs?.intents.saved;
 const sec = (ms: number) => `${Math.round(ms / 100) / 10}s`;
 
 /** A no-op effect: the reconciler runs the effects transition() returns; an actor may provide real ones. */
@@ -109,6 +123,9 @@ export const domainMachine = setup({
     setMemoryTarget: effect<'setMemoryTarget'>(),
     setSched: effect<'setSched'>(),
     dumpCore: effect<'dumpCore'>(),
+    saveDomain: effect<'saveDomain'>(),
+    restoreDomain: effect<'restoreDomain'>(),
+    forgetSaved: effect<'forgetSaved'>(),
     recordEvent: effect<'recordEvent'>(),
   },
   guards: {
@@ -126,7 +143,13 @@ export const domainMachine = setup({
     intentReboot: ({ context: c }) => look(c) && isPending(c, 'reboot'),
     intentShutdown: ({ context: c }) => look(c) && isPending(c, 'shutdown'),
     intentStartOrRestart: ({ context: c }) => look(c) && !!c.obs?.desired && !haltedOrStopped(c) && (isPending(c, 'start') || isPending(c, 'restart')),
-    staleIntent: ({ context: c }) => look(c) && (['restart', 'reboot', 'shutdown', 'destroy'] as OneShot[]).some((k) => isPending(c, k)),
+    staleIntent: ({ context: c }) => look(c) && STALE.some((k) => isPending(c, k)),
+    intentSave: ({ context: c }) => look(c) && isPending(c, 'save') && saveReq(c) !== undefined && !saveReq(c)!.checkpoint,
+    intentCheckpoint: ({ context: c }) => look(c) && isPending(c, 'save') && saveReq(c) !== undefined && saveReq(c)!.checkpoint,
+    presentSaved: ({ context: c }) => look(c) && present(c) && savedImage(c) !== undefined,
+    restoreSaved: ({ context: c }) => look(c) && !!c.obs?.desired && savedImage(c) !== undefined && !c.obs.intents.stopped && isPending(c, 'start'),
+    staleSaved: ({ context: c }) => look(c) && savedImage(c) !== undefined,
+    imageMissing: ({ event }) => event.type === 'EFFECT_FAILED' && event.code === IMAGE_MISSING,
     haltedOrStopped: ({ context: c }) => look(c) && haltedOrStopped(c),
     haltedOrStoppedNow: ({ context: c }) => haltedOrStopped(c),
     updateByRestart: ({ context: c }) => look(c) && restartRequired(c) && c.obs!.desired!.updateStrategy === 'Restart',
@@ -159,7 +182,7 @@ export const domainMachine = setup({
     everStarted: false,
     restarts: 0,
     failCount: 0,
-    handled: { start: 0, restart: 0, reboot: 0, shutdown: 0, destroy: 0 },
+    handled: { start: 0, restart: 0, reboot: 0, shutdown: 0, destroy: 0, save: 0 },
   }),
   on: {
     OBSERVE: { actions: assign(({ event }) => ({ obs: event.obs, acted: false })) },
@@ -288,6 +311,32 @@ export const domainMachine = setup({
         refuseStale('the domain has failed and is not running'),
       ],
     },
+    Saving: {
+      description: 'xl save: the image is being written; once it is, the domain is gone and stays gone',
+      on: { EFFECT_FAILED: { target: 'Running', actions: warn('SaveFailed', ({ event }) => `save failed, the domain keeps running: ${(event as any).message}`) } },
+      always: [
+        { guard: 'vanished', target: 'Stopped', actions: assign({ domid: undefined, stop: undefined }) },
+        // still there on a later look (a save interrupted by a controller restart): it runs on
+        { guard: 'present', target: 'Running' },
+      ],
+    },
+    Restoring: {
+      description: '`start` of a saved domain: restoring it from its image',
+      on: {
+        EFFECT_FAILED: [
+          // the image is gone: forget it; the pending start then boots the domain afresh
+          { guard: 'imageMissing', target: 'Stopped', actions: [warn('SavedImageMissing', ({ event }) => `${(event as any).message}; starting the domain afresh`), { type: 'forgetSaved', params: { why: 'image missing' } }] },
+          {
+            target: 'Stopped',
+            actions: [consume('start'), warn('RestoreFailed', ({ event }) => `${(event as any).message}; the domain stays saved (fix or remove the image, then \`xenoform start\` again)`)],
+          },
+        ],
+      },
+      always: [
+        { guard: 'present', target: 'Running', actions: [consume('start'), ...restored()] },
+        { guard: 'vanished', target: 'Stopped' },
+      ],
+    },
     // Room for the issues that come next: live migration and patch-and-swap enter these states
     // from Running and return to Running (or Failed); until then nothing enters them.
     Migrating: { description: 'moving to another host (live migration)' },
@@ -297,7 +346,10 @@ export const domainMachine = setup({
 });
 
 export type DomainMachine = typeof domainMachine;
-export type DomainStateName = 'Pending' | 'Starting' | 'Running' | 'Paused' | 'Stopping' | 'StopDone' | 'Ended' | 'Restarting' | 'CrashLoopBackOff' | 'Crashed' | 'Stopped' | 'Failed' | 'Migrating' | 'Patching' | 'Deleted';
+export type DomainStateName = 'Pending' | 'Starting' | 'Running' | 'Paused' | 'Stopping' | 'StopDone' | 'Ended' | 'Restarting' | 'CrashLoopBackOff' | 'Crashed' | 'Stopped' | 'Failed' | 'Saving' | 'Restoring' | 'Migrating' | 'Patching' | 'Deleted';
+
+/** One-shot intents that need a running domain: refused, visibly, where there is none. */
+const STALE: OneShot[] = ['restart', 'reboot', 'shutdown', 'destroy', 'save'];
 
 // ---- transition builders --------------------------------------------------------------------
 
@@ -344,17 +396,44 @@ function refuseStale(why: string): Loose {
   return {
     guard: 'staleIntent' as const,
     actions: [
-      warn('IntentRefused', ({ context: c }) => `${(['restart', 'reboot', 'shutdown', 'destroy'] as OneShot[]).filter((k) => isPending(c, k)).join(', ')} refused: ${why}`),
-      assign(({ context: c }: { context: Ctx }) => ({ handled: { ...c.handled, restart: c.obs!.intents.restart, reboot: c.obs!.intents.reboot, shutdown: c.obs!.intents.shutdown, destroy: c.obs!.intents.destroy } })),
+      warn('IntentRefused', ({ context: c }) => `${STALE.filter((k) => isPending(c, k)).join(', ')} refused: ${why}`),
+      assign(({ context: c }: { context: Ctx }) => ({ handled: { ...c.handled, restart: c.obs!.intents.restart, reboot: c.obs!.intents.reboot, shutdown: c.obs!.intents.shutdown, destroy: c.obs!.intents.destroy, save: c.obs!.intents.save } })),
     ],
   };
+}
+
+/** A saved domain back on the host (restored by `start` or `xenoform restore`): ours again. */
+function restored(): Loose {
+  return [
+    assign(({ context: c }: { context: Ctx }) => ({
+      acted: true,
+      domid: c.obs!.observed!.domid,
+      everStarted: true,
+      retryAt: undefined,
+      stop: undefined,
+      lastError: undefined,
+      startedAt: c.obs!.now,
+      boot: c.boot ?? (c.obs!.desired ? { hash: c.obs!.desired.bootHash, generation: c.obs!.desired.generation, kernel: c.obs!.desired.create.kernel, maxMemoryMiB: Math.floor(c.obs!.observed!.maxMemoryKiB / 1024) } : undefined),
+    })),
+    normal('Restored', ({ context: c }) => `domain ${c.name} restored${savedImage(c) ? ` from ${savedImage(c)!.file}` : ''} (domid ${c.obs!.observed!.domid}); it continues where it was saved`),
+    { type: 'forgetSaved' as const, params: { why: 'restored' } },
+  ];
 }
 
 /** Pending and Stopped: no domain of ours is running. */
 function idleTransitions(): Loose {
   return [
+    { guard: 'presentSaved' as const, target: 'Running', actions: restored() },
     { guard: 'present' as const, target: 'Running', actions: adopt() },
     { guard: 'deleted' as const, target: 'Deleted' },
+    {
+      guard: 'restoreSaved' as const, target: 'Restoring',
+      actions: [
+        assign({ acted: true }),
+        normal('Restoring', ({ context: c }) => `start requested: restoring the saved domain from ${savedImage(c)!.file}`),
+        { type: 'restoreDomain' as const, params: ({ context: c }: { context: Ctx }) => ({ file: savedImage(c)!.file }) },
+      ],
+    },
     { guard: 'wantsToRun' as const, target: 'Starting' },
     refuseStale('the domain is not running'),
   ];
@@ -443,6 +522,15 @@ function upTransitions(here: 'Running' | 'Paused'): Loose {
       guard: 'intentDestroy' as const, target: 'Ended',
       actions: [consume('destroy'), assign(({ context: c }: { context: Ctx }) => ({ lastEnd: { cause: 'destroyed' as const, at: c.obs!.now, domid: c.obs!.observed!.domid } })), normal('Destroyed', () => 'destroyed by the user'), ...destroy('destroy requested')],
     },
+    {
+      guard: 'intentSave' as const, target: 'Saving',
+      actions: [consume('save'), assign({ acted: true }), { type: 'saveDomain' as const, params: ({ context: c }: { context: Ctx }) => ({ domid: c.obs!.observed!.domid, file: saveReq(c)!.file, checkpoint: false }) }],
+    },
+    {
+      guard: 'intentCheckpoint' as const,
+      actions: [consume('save'), assign({ acted: true }), { type: 'saveDomain' as const, params: ({ context: c }: { context: Ctx }) => ({ domid: c.obs!.observed!.domid, file: saveReq(c)!.file, checkpoint: true }) }],
+    },
+    { guard: 'staleSaved' as const, actions: [assign({ acted: true }), { type: 'forgetSaved' as const, params: { why: 'the domain runs' } }] },
     { guard: 'haltedOrStopped' as const, target: 'Stopping', actions: beginStop('stop', 'Stopping', ({ context: c }) => (c.obs!.intents.stopped ? 'stop requested: shutting down' : 'runStrategy is Halted: shutting down')) },
     { guard: 'intentRestart' as const, target: 'Stopping', actions: [consume('restart'), ...beginStop('restart', 'Restarting', () => 'restart requested: shutting down, then starting again')] },
     { guard: 'updateByRestart' as const, target: 'Stopping', actions: beginStop('restart', 'RestartForUpdate', ({ context: c }) => `spec generation ${c.obs!.desired!.generation} changes fields that need a restart (updateStrategy Restart): shutting down, then starting again`) },

@@ -63,12 +63,35 @@ export interface Intents {
   reboot: number;
   shutdown: number;
   destroy: number;
+  /** `xenoform save` requests (one-shot); the latest one's file and mode in `saveTo` */
+  save: number;
+  saveTo?: SaveRequest;
+  /**
+   * Held: the domain was saved to this image (xl save without -c) and is intentionally gone —
+   * runStrategy does not start it again until `restore FILE` or `start` (which restores it).
+   * Written by reconcile once the image is in place; cleared when the domain is back.
+   */
+  saved?: SavedImage;
 }
 
-export type OneShot = 'start' | 'restart' | 'reboot' | 'shutdown' | 'destroy';
-export const ONE_SHOTS: OneShot[] = ['start', 'restart', 'reboot', 'shutdown', 'destroy'];
+export interface SaveRequest {
+  /** absolute path on the host */
+  file: string;
+  checkpoint: boolean;
+}
 
-export const noIntents = (): Intents => ({ paused: false, stopped: false, start: 0, restart: 0, reboot: 0, shutdown: 0, destroy: 0 });
+export interface SavedImage {
+  file: string;
+  /** ISO time of the save */
+  at: string;
+  /** the domain that was saved */
+  domid?: number;
+}
+
+export type OneShot = 'start' | 'restart' | 'reboot' | 'shutdown' | 'destroy' | 'save';
+export const ONE_SHOTS: OneShot[] = ['start', 'restart', 'reboot', 'shutdown', 'destroy', 'save'];
+
+export const noIntents = (): Intents => ({ paused: false, stopped: false, start: 0, restart: 0, reboot: 0, shutdown: 0, destroy: 0, save: 0 });
 
 export interface Observation {
   /** ms since the epoch (the injected clock) */
@@ -158,14 +181,16 @@ export function strategyRestarts(strategy: RunStrategy, cause: EndCause): boolea
 
 /** Whether a Domain with no domain running should be started now (Pending/Stopped). */
 export function wantsStart(strategy: RunStrategy, intents: Intents, startPending: boolean, firstStart: boolean): boolean {
-  if (intents.stopped || strategy === 'Halted') return false;
+  // a saved domain comes back by being restored, never by a fresh boot
+  if (intents.stopped || intents.saved || strategy === 'Halted') return false;
   if (startPending) return true;
   if (strategy === 'Always') return true;
   // RerunOnFailure and Once start once when first declared; Manual waits for `start`.
   return firstStart && (strategy === 'RerunOnFailure' || strategy === 'Once');
 }
 
-export const pending = (intents: Intents, handled: Record<OneShot, number>, k: OneShot): boolean => intents[k] > handled[k];
+// (a snapshot persisted before a one-shot existed has no counter for it: 0)
+export const pending = (intents: Intents, handled: Record<OneShot, number>, k: OneShot): boolean => (intents[k] ?? 0) > (handled[k] ?? 0);
 
 /**
  * Live-changeable fields that differ: the balloon target against what was last set (the guest

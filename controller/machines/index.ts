@@ -81,6 +81,8 @@ export function phaseOf(s: DomainSnapshot): DomainPhase {
     case 'Migrating': return 'Migrating';
     case 'Patching': return 'Patching';
     case 'Restarting': return 'Starting';
+    case 'Saving': return 'Stopping';
+    case 'Restoring': return 'Starting';
     default: return 'Stopped';
   }
 }

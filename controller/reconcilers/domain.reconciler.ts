@@ -15,8 +15,8 @@ import { formatDiagnostic } from '../errors.ts';
 import { errorCode, type DomainInfo, type HypervisorApi, type ObservedDomains } from '../hypervisor.ts';
 import { ipForMac } from '../../runtime/api.ts';
 import {
-  decide, effectFailed, initialDomainSnapshot, persistDomainSnapshot, phaseOf, restoreDomainSnapshot, stateOf,
-  type DomainSnapshot, type Effect, type ObservedDomain, type Timing,
+  decide, effectFailed, IMAGE_MISSING, initialDomainSnapshot, persistDomainSnapshot, phaseOf, restoreDomainSnapshot, stateOf,
+  type DomainSnapshot, type Effect, type Intents, type ObservedDomain, type Timing,
 } from '../machines/index.ts';
 import type { Clock } from '../queue/index.ts';
 import { parseKey, type ReconcileResult } from '../queue/index.ts';
@@ -58,9 +58,20 @@ export class EffectError extends Error {
   }
 }
 
+/** How a `save` request ended: written (ok), failed, or refused by the machine. */
+export interface SaveOutcome {
+  ok: boolean;
+  message: string;
+  code?: string;
+}
+
 export class DomainReconciler {
   private records = new Map<string, DomainRecord>();
   private loaded = new Set<string>();
+  /** the API's waiters for save requests, by Domain: settled once the machine has handled their sequence number */
+  private saveWaiters = new Map<string, { seq: number; resolve: (o: SaveOutcome) => void }[]>();
+  private saveOutcomes = new Map<string, { seq: number } & SaveOutcome>();
+  private savesHandled = new Map<string, number>();
 
   constructor(private readonly d: DomainReconcilerDeps) {}
 
@@ -102,7 +113,6 @@ export class DomainReconciler {
         d.observed.forget(name, row.id);
       }
     }
-    const intents = d.store.intentsOf(name);
 
     // ---- decide → act -----------------------------------------------------------------------
     // The hypervisor's answers to the effects (the domain a create returned, none after a
@@ -114,9 +124,11 @@ export class DomainReconciler {
     let created = false;
     let actedAtAll = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
+      // re-read each round: an effect (save, restore) may have changed the `saved` intent
+      const intents = d.store.intentsOf(name);
       const decided = decide(snapshot, { now: round ? d.clock.now() : now, desired, declaredInvalid: !!entry && !desired, observed: observed && toObserved(observed), intents });
       const world = decided.effects.filter((e) => e.type !== 'recordEvent' && e.type !== 'dumpCore');
-      acted = await this.act(name, decided.effects, decided.snapshot, observed, events);
+      acted = await this.act(name, decided.effects, decided.snapshot, observed, events, intents);
       snapshot = acted.snapshot;
       created ||= acted.created;
       if (world.length === 0) break;
@@ -124,7 +136,8 @@ export class DomainReconciler {
       if (acted.failure || stateOf(snapshot) === 'Deleted') break;
       // look again only where the answers say something new: a domain created, paused,
       // unpaused or gone; a shutdown request or a live change settles on the host's time
-      if (!world.some((e) => e.type === 'createDomain' || e.type === 'destroyDomain' || e.type === 'pauseDomain' || e.type === 'unpauseDomain')) break;
+      if (!world.some((e) => e.type === 'createDomain' || e.type === 'destroyDomain' || e.type === 'pauseDomain' || e.type === 'unpauseDomain'
+        || e.type === 'restoreDomain' || (e.type === 'saveDomain' && !e.params.checkpoint))) break;
       observed = acted.latest;
     }
     let running = rec?.running;
@@ -139,6 +152,7 @@ export class DomainReconciler {
       d.consoles?.stop(name);
       await d.store.events.record('Domain', name, [...events, { type: 'Normal', reason: 'Deleted', message: `Domain ${name} is gone` }], new Date(now));
       d.onChange?.(name, undefined);
+      this.settleSaves(name, Infinity, 'the Domain was deleted');
       if (acted.failure) throw acted.failure;
       return {};
     }
@@ -154,6 +168,7 @@ export class DomainReconciler {
     await Promise.all([d.store.saveDomain(next), d.store.events.record('Domain', name, events, new Date(now))]);
     this.followConsole(name, snapshot, acted.latest, spec);
     d.onChange?.(name, this.object(name));
+    this.settleSaves(name, snapshot.context.handled.save ?? 0, events.filter((e) => e.reason === 'IntentRefused').map((e) => e.message).join('; '));
     if (acted.failure) throw acted.failure;
     const result = requeueFor(snapshot, d.clock.now(), actedAtAll);
     // A readiness key not written yet is looked at again every periodSeconds.
@@ -186,8 +201,37 @@ export class DomainReconciler {
     return initialDomainSnapshot({ name, timing: this.d.timing });
   }
 
+  /**
+   * The outcome of the `save` request with sequence number `seq` (the API waits on it): settled
+   * once reconcile has handled it — written, failed, or refused because nothing is running.
+   */
+  saveOutcome(name: string, seq: number): Promise<SaveOutcome> {
+    return new Promise((resolve) => {
+      const list = this.saveWaiters.get(name) ?? [];
+      list.push({ seq, resolve });
+      this.saveWaiters.set(name, list);
+      // a pass may have handled it already (the request was recorded before the wait began)
+      if ((this.savesHandled.get(name) ?? 0) >= seq) this.settleSaves(name, this.savesHandled.get(name)!, '');
+    });
+  }
+
+  private settleSaves(name: string, handled: number, refusal: string): void {
+    if (handled !== Infinity) this.savesHandled.set(name, handled);
+    else this.savesHandled.delete(name);
+    const list = this.saveWaiters.get(name);
+    if (!list) return;
+    const done = this.saveOutcomes.get(name);
+    const keep = list.filter((w) => {
+      if (w.seq > handled) return true;
+      w.resolve(done && done.seq >= w.seq ? done : { ok: false, code: 'IntentRefused', message: refusal || `Domain ${name}: the save was not carried out (the domain is not running)` });
+      return false;
+    });
+    if (keep.length) this.saveWaiters.set(name, keep);
+    else this.saveWaiters.delete(name);
+  }
+
   /** Executes the effects in order; the first failure goes back to the machine and stops the rest. */
-  private async act(name: string, effects: Effect[], snapshot: DomainSnapshot, info: DomainInfo | undefined, events: PendingEvent[]) {
+  private async act(name: string, effects: Effect[], snapshot: DomainSnapshot, info: DomainInfo | undefined, events: PendingEvent[], intents: Intents) {
     const hv = this.d.hv;
     let latest = info;
     let created = false;
@@ -225,15 +269,60 @@ export class DomainReconciler {
           case 'dumpCore':
             events.push({ type: 'Normal', reason: e.params.kind === 'renamed' ? 'RenamedKept' : 'CoreDumped', message: await this.dumpCore(name, e.params.domid, e.params.cause, e.params.kind) });
             break;
+          case 'saveDomain':
+            latest = await this.saveDomain(name, e.params, events, intents.save) ?? latest;
+            if (!e.params.checkpoint) latest = undefined;
+            break;
+          case 'restoreDomain':
+            latest = await hv.restore(e.params.file);
+            this.d.observed.put(latest, true);
+            break;
+          case 'forgetSaved':
+            await this.forgetSaved(name, e.params.why);
+            break;
         }
       } catch (err) {
         failure = new EffectError(name, e.type, err);
-        const r = effectFailed(snapshot, { effect: e.type, code: errorCode(err), message: (err as Error).message ?? String(err), at: this.d.clock.now() });
+        const missing = e.type === 'restoreDomain' && errorCode(err) === 'IMAGE' && /ENOENT|no such file/i.test((err as Error).message ?? '');
+        const code = missing ? IMAGE_MISSING : errorCode(err);
+        if (e.type === 'saveDomain') this.saveOutcomes.set(name, { seq: intents.save, ok: false, code, message: `cannot save Domain ${name} to ${e.params.file}: ${(err as Error).message ?? String(err)}` });
+        const r = effectFailed(snapshot, { effect: e.type, code, message: (err as Error).message ?? String(err), at: this.d.clock.now() });
         snapshot = r.snapshot;
-        for (const x of r.effects) if (x.type === 'recordEvent') events.push(x.params);
+        for (const x of r.effects) {
+          if (x.type === 'recordEvent') events.push(x.params);
+          else if (x.type === 'forgetSaved') await this.forgetSaved(name, x.params.why);
+        }
       }
     }
     return { snapshot, latest, created, failure };
+  }
+
+  /**
+   * xl save [-c] on the host the domain runs on. Without checkpoint the host destroys the domain
+   * once the image is whole, and the `saved` intent is recorded before anything else looks, so
+   * runStrategy never starts the saved domain afresh.
+   */
+  private async saveDomain(name: string, p: { domid: number; file: string; checkpoint: boolean }, events: PendingEvent[], seq: number): Promise<DomainInfo | undefined> {
+    await this.d.hv.save(p.domid, p.file, { checkpoint: p.checkpoint });
+    const at = new Date(this.d.clock.now());
+    let latest: DomainInfo | undefined;
+    if (p.checkpoint) {
+      try { latest = await this.d.hv.domain(p.domid); } catch { /* gone meanwhile: the next look says */ }
+    } else {
+      await this.d.store.updateIntents(name, (i) => { i.saved = { file: p.file, at: at.toISOString(), domid: p.domid }; }, 'saved', at);
+      this.d.observed.remove(name, p.domid);
+    }
+    const message = p.checkpoint
+      ? `checkpoint of domain ${p.domid} saved to ${p.file}; the domain keeps running`
+      : `domain ${p.domid} saved to ${p.file}; it stays down (runStrategy does not restart it) until \`xenoform restore ${p.file}\` or \`xenoform start ${name}\``;
+    events.push({ type: 'Normal', reason: 'Saved', message });
+    this.saveOutcomes.set(name, { seq, ok: true, message: `Domain ${name}: ${message}` });
+    return latest;
+  }
+
+  private async forgetSaved(name: string, why: string): Promise<void> {
+    if (!this.d.store.intentsOf(name).saved) return;
+    await this.d.store.updateIntents(name, (i) => { delete i.saved; }, why === 'restored' ? 'restored' : 'saved-dropped', new Date(this.d.clock.now()));
   }
 
   /**
@@ -301,7 +390,7 @@ export class DomainReconciler {
     const c = snapshot.context;
     const phase = phaseOf(snapshot);
     const s = stateOf(snapshot);
-    const ours = latest && ['Running', 'Paused', 'Stopping', 'Starting', 'Crashed'].includes(s) ? latest : undefined;
+    const ours = latest && ['Running', 'Paused', 'Stopping', 'Starting', 'Crashed', 'Saving'].includes(s) ? latest : undefined;
     const spec = lastValid?.object.spec as DefaultedDomainSpec | undefined;
     const intents = this.d.store.intentsOf(name);
     const restartFields = spec && lastValid && running ? changedBootFields(running.fields, bootFields(spec, lastValid.kernel)) : [];
@@ -311,6 +400,7 @@ export class DomainReconciler {
       errors: entry?.errors ?? [], invalidFile: entry?.errors[0] ? formatDiagnostic(entry.errors[0]) : undefined,
       declared: !!entry, restartRequired: c.boot !== undefined && spec !== undefined && lastValid !== undefined && hashOf(bootFields(spec, lastValid.kernel)) !== c.boot.hash,
       restartFields, runningGeneration: running?.generation, consoleReady: readiness, xenstoreValue, probed, probesAvailable: this.d.probe !== undefined, lastError: c.lastError,
+      saved: ours ? undefined : intents.saved, name,
     });
     const status: DomainStatus = { phase };
     if (ours) {
@@ -325,7 +415,7 @@ export class DomainReconciler {
     if (ours && c.boot) status.kernel = c.boot.kernel;
     const reason = c.lastEnd?.cause;
     if (reason && ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'].includes(reason)) status.lastShutdownReason = reason as DomainStatus['lastShutdownReason'];
-    const held = [intents.paused ? 'paused' : '', intents.stopped ? 'stopped' : ''].filter(Boolean).join(',');
+    const held = [intents.paused ? 'paused' : '', intents.stopped ? 'stopped' : '', intents.saved && !ours ? 'saved' : ''].filter(Boolean).join(',');
     if (held) status.intent = held;
     if (c.failCount > 0 || c.retryAt !== undefined) {
       status.startFailure = { consecutiveFailCount: c.failCount, ...(c.retryAt !== undefined ? { retryAfterTimestamp: new Date(c.retryAt).toISOString() } : {}) };

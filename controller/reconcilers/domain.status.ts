@@ -27,6 +27,9 @@ export interface ConditionInputs {
   /** Whether this controller can probe guests at all (it runs the gateway). */
   probesAvailable?: boolean;
   lastError?: { effect: string; code: string; message: string };
+  /** the `saved` intent in force (xenoform save): the domain is gone on purpose */
+  saved?: { file: string; at: string };
+  name?: string;
 }
 
 export function buildConditions(x: ConditionInputs): Condition[] {
@@ -60,6 +63,10 @@ export function buildConditions(x: ConditionInputs): Condition[] {
 
   set('Paused', x.phase === 'Paused' ? 'True' : 'False', x.phase === 'Paused' ? 'PausedByUser' : 'NotPaused', x.phase === 'Paused' ? 'paused until `xenoform unpause`' : 'not paused');
 
+  // Only on Domains that have been saved: a saved one says where its image is.
+  if (x.saved) set('Saved', 'True', 'SavedToFile', `saved to ${x.saved.file} at ${x.saved.at}; \`xenoform restore ${x.saved.file}\` or \`xenoform start ${x.name ?? 'NAME'}\` brings it back`);
+  else if (x.previous.some((c) => c.type === 'Saved')) set('Saved', 'False', 'NotSaved', 'the domain is not saved (restored, or its image was dropped)');
+
   if (x.lastError && (x.phase === 'Failed' || x.state === 'Pending')) set('Failure', 'True', x.lastError.code, `${x.lastError.effect}: ${x.lastError.message}`);
   else set('Failure', 'False', 'NoFailure', 'no failure');
   return out;
@@ -67,6 +74,7 @@ export function buildConditions(x: ConditionInputs): Condition[] {
 
 function ready(x: ConditionInputs): [ConditionStatus, string, string] {
   if (x.phase === 'Paused') return ['False', 'Paused', 'the domain is paused'];
+  if (x.saved) return ['False', 'Saved', `the domain is saved to ${x.saved.file}`];
   if (x.phase !== 'Running') return ['False', x.phase, `the domain is ${x.phase}`];
   const r = x.spec?.readiness;
   if (!r) return ['True', 'DomainRunning', 'the domain is running (no readiness check declared)'];
