@@ -1,11 +1,14 @@
 // A fake Hypervisor API for reconciler and manager tests: domains are records whose lifecycle
 // the test drives (crash, poweroff, console output), every call is logged, and guests answer a
 // shutdown request as told. No CPU, no guest, no time of its own.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import {
-  AsyncQueue, ByteStream, HostUnavailableError, InvalidArgumentError, NameTakenError, NoSuchDomainError, NotImplementedError,
+  AsyncQueue, ByteStream, HostUnavailableError, ImageRefusedError, InvalidArgumentError, NameTakenError, NoSuchDomainError, NotImplementedError,
   type ConsoleOptions, type ConsoleStream, type CreateSpec, type DomainEvent, type DomainEventType, type DomainInfo, type DomainRow,
   type HostInfo, type HostStats, type HypervisorApi, type IncomingMigration, type MigrationResult, type Stream,
 } from '../../runtime/api.ts';
+
+const FAKE_IMAGE = 'XNFSAVE-fake';
 
 interface FakeDomain {
   info: DomainInfo;
@@ -23,6 +26,8 @@ export class FakeHypervisor implements HypervisorApi {
   onShutdownRequest: 'comply' | 'ignore' = 'comply';
   /** make the next create fail with this error */
   failNextCreate?: Error;
+  /** make the next save fail with this error (the domain keeps running, as the real host's does) */
+  failNextSave?: Error;
   down = false;
 
   private check(): void {
@@ -211,8 +216,51 @@ export class FakeHypervisor implements HypervisorApi {
     return q;
   }
 
-  async save(): Promise<void> { throw new NotImplementedError('save'); }
-  async restore(): Promise<DomainInfo> { throw new NotImplementedError('restore'); }
+  /**
+   * xl save, as LocalHypervisor's (runtime/migrate/files.ts): the image (here JSON: the domain's
+   * record and console) appears whole or not at all; a failed write keeps the domain running;
+   * without checkpoint the domain is destroyed once the file is in place.
+   */
+  async save(id: number, file: string, opts: { checkpoint?: boolean } = {}): Promise<void> {
+    this.check();
+    this.calls.push(`save ${id} ${file}${opts.checkpoint ? ' checkpoint' : ''}`);
+    if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw new InvalidArgumentError('file must be a path on the host');
+    const d = this.get(id);
+    if (this.failNextSave) {
+      const e = this.failNextSave;
+      this.failNextSave = undefined;
+      throw e;
+    }
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify({ magic: FAKE_IMAGE, info: d.info, console: Buffer.concat(d.console).toString('base64') }), { mode: 0o600, flag: 'wx' });
+      renameSync(tmp, file);
+    } catch (e) {
+      throw new InvalidArgumentError(`cannot write the save image ${file}: ${(e as Error).message}`);
+    }
+    if (!opts.checkpoint) await this.destroy(id);
+  }
+
+  /** xl restore: a new domid, the saved name (EEXIST while it is taken), IMAGE for a file that is no image. */
+  async restore(file: string, opts: { paused?: boolean } = {}): Promise<DomainInfo> {
+    this.check();
+    this.calls.push(`restore ${file}`);
+    let img: { magic?: string; info?: DomainInfo; console?: string };
+    try {
+      img = JSON.parse(readFileSync(file, 'utf8')) as typeof img;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new ImageRefusedError(err.code ? `cannot read the save image ${file}: ${err.message}` : `${file} is not a save image (BAD_MAGIC)`);
+    }
+    if (img?.magic !== FAKE_IMAGE || !img.info) throw new ImageRefusedError(`${file} is not a save image (BAD_MAGIC)`);
+    if (this.byName(img.info.name)) throw new NameTakenError(`a domain named "${img.info.name}" already exists`);
+    const info: DomainInfo = { ...img.info, domid: this.nextId++, state: opts.paused ? '--p---' : 'r-----' };
+    delete info.shutdownReason;
+    this.domains.set(info.domid, { info, console: [], followers: new Set(), paused: opts.paused ? 1 : 0 });
+    this.emit('created', info);
+    return { ...info };
+  }
+
   async migrate(): Promise<MigrationResult> { throw new NotImplementedError('migrate'); }
   async incoming(): Promise<IncomingMigration[]> { return []; }
   async commitIncoming(name: string): Promise<DomainInfo> { throw new NotImplementedError(`commitIncoming ${name}`); }
