@@ -99,6 +99,7 @@ export class Host implements HostContext {
   private readonly sched: CreditScheduler;
   private readonly timers = new TimerQueue();
   private nextDomid = 1;
+  private readonly reservedDomids = new Set<number>();
   private readonly pcpus: number;
   private nextPcpu = 0;
   /** The vCPU running now (inside step). */
@@ -250,12 +251,15 @@ export class Host implements HostContext {
     populate: (d: Domain) => void;
     importStore: (d: Domain) => void;
     attachDevices: (d: Domain) => void;
+    /** a reservation (reserveDomid) whose frames the incoming migration already holds */
+    domid?: number;
   }): Domain {
     if ([...this.domains.values()].some((x) => x.name === cfg.name && !x.dying)) {
       throw new HostError('EEXIST', `a domain named "${cfg.name}" already exists`);
     }
-    if (cfg.pages + 1 > this.frames.freeFrames) throw new HostError('ENOMEM', `domain "${cfg.name}" needs ${cfg.pages} pages; the host has ${this.frames.freeFrames} free`);
-    const id = this.allocDomid();
+    if (opts.domid === undefined && cfg.pages + 1 > this.frames.freeFrames) throw new HostError('ENOMEM', `domain "${cfg.name}" needs ${cfg.pages} pages; the host has ${this.frames.freeFrames} free`);
+    if (opts.domid !== undefined && !this.reservedDomids.delete(opts.domid)) throw new HostError('EINVAL', `domain id ${opts.domid} is not reserved`);
+    const id = opts.domid ?? this.allocDomid();
     let d: Domain | undefined;
     try {
       d = new Domain(this, id, cfg.name, cfg);
@@ -286,9 +290,26 @@ export class Host implements HostContext {
     return d;
   }
 
+  /**
+   * Live migration's reservation (Clark et al. §4, stage 0): a domain id the incoming domain
+   * will have, so its frames can be allocated (owned by that id) while pre-copy fills them.
+   * restoreDomain({domid}) consumes it; releaseDomid gives it and its frames back.
+   */
+  reserveDomid(): number {
+    const id = this.allocDomid();
+    this.reservedDomids.add(id);
+    return id;
+  }
+
+  releaseDomid(id: number, mfns: Iterable<number>): void {
+    this.reservedDomids.delete(id);
+    if (this.domains.has(id)) return; // restored: the domain owns them now
+    for (const mfn of mfns) if (mfn >= 0 && this.frames.owner(mfn) === id) this.frames.release(mfn);
+  }
+
   private allocDomid(): number {
     // Domain IDs count up and are not reused while the host lives, as Xen's do.
-    while (this.domains.has(this.nextDomid)) this.nextDomid++;
+    while (this.domains.has(this.nextDomid) || this.reservedDomids.has(this.nextDomid)) this.nextDomid++;
     if (this.nextDomid >= 0x7ff0) throw new HostError('ENOMEM', 'out of domain IDs');
     return this.nextDomid++;
   }

@@ -2,16 +2,24 @@
  * LocalHypervisor: the Hypervisor API (api.ts) over an in-process Host — what `boot`, `create`
  * and the host agent (server.ts) use. Errors are HypervisorErrors with stable codes.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { open } from 'node:fs/promises';
 import { Host, HostError, type DomainInfo as HostDomainInfo, type HostOptions } from './host.ts';
 import { XEN_MAJOR, XEN_MINOR } from './hv/hc/version.ts';
 import { validateInterfaces, type FrameLink, type VifInfo } from './devices/net/index.ts';
 import { blockDevicesOf, DiskRefusedError } from './devices/block/index.ts';
 import { restoreFromFile, saveToFile } from './migrate/files.ts';
+import { openMigrationChannel } from './migrate/connect.ts';
+import { IncomingDomain } from './migrate/receive.ts';
+import { migrateOut, MigrationError } from './migrate/send.ts';
+import { MigrationChannel } from './migrate/wire.ts';
 import {
   ApiTimeoutError,
   AsyncQueue,
+  BusyError,
+  errorFromCode,
   ByteStream,
   HostUnavailableError,
   HypervisorError,
@@ -36,7 +44,9 @@ import {
   type HostStats,
   type HypervisorApi,
   type IncomingMigration,
+  type MigrateOptions,
   type MigrationResult,
+  type MigrationTarget,
   type NetworkApi,
   type ShutdownOptions,
   type ShutdownRequest,
@@ -52,6 +62,9 @@ const VERSION = (() => {
     return '0.0.0';
   }
 })();
+
+/** Outgoing live migrations at once per host (KubeVirt's parallelOutboundMigrationsPerNode: 2). */
+export const MAX_OUTGOING_MIGRATIONS = 2;
 
 const MAX_CMDLINE = 1023; // MAX_GUEST_CMDLINE 1024, NUL included (xen/include/public/xen.h)
 const MAX_VCPUS = 32; // XEN_LEGACY_MAX_VCPUS: vcpu_info slots in shared_info
@@ -73,6 +86,10 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
   readonly stopped = new Promise<void>((r) => (this.resolveStopped = r));
 
   private readonly pcpus: number;
+  /** who this host is in a migration stream (a migration to oneself is refused) */
+  readonly hostId = randomUUID();
+  private outgoingCount = 0;
+  private readonly arriving = new Map<string, IncomingDomain>();
 
   constructor(host: Host, opts: { pcpus?: number } = {}) {
     this.host = host;
@@ -340,20 +357,70 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
     return toInfo(this.host.info(d));
   }
 
-  async migrate(): Promise<MigrationResult> {
-    throw new NotImplementedError('migrate');
+  /** xl migrate: live migration to another host's agent (runtime/migrate/send.ts). */
+  async migrate(id: number, target: MigrationTarget, opts: MigrateOptions = {}): Promise<MigrationResult> {
+    this.live();
+    const d = this.domainOf(id);
+    if (typeof target?.address !== 'string' || typeof target.token !== 'string') throw new InvalidArgumentError('target must be {address: "HOST:PORT", token}');
+    if (this.outgoingCount >= MAX_OUTGOING_MIGRATIONS) {
+      throw new BusyError(`this host already runs ${this.outgoingCount} outgoing migrations (the limit is ${MAX_OUTGOING_MIGRATIONS}); try again when one ends`);
+    }
+    if (d.isShutdown) throw new InvalidArgumentError(`domain ${id} (${d.name}) has shut down; there is nothing to migrate`);
+    this.outgoingCount++;
+    try {
+      const ch = await openMigrationChannel(target);
+      return await migrateOut(this.host, id, ch, { ...opts, hostId: this.hostId });
+    } catch (e) {
+      if (e instanceof MigrationError) throw errorFromCode(e.code, e.message);
+      throw toHypervisorError(e);
+    } finally {
+      this.outgoingCount--;
+    }
+  }
+
+  /** The target's side: a source host's agent connected (server.ts upgrade) — serve the stream. */
+  acceptMigration(socket: Duplex, head: Buffer, from: string): void {
+    const ch = new MigrationChannel(socket, head);
+    if (this.isStopped) return void ch.close();
+    const inc = new IncomingDomain(this.host, ch, from, {
+      hostId: this.hostId,
+      claim: (name, who) => {
+        if (this.arriving.has(name) || this.host.list().some((x) => x.name === name)) return false;
+        this.arriving.set(name, who);
+        return true;
+      },
+      release: (name, who) => {
+        if (this.arriving.get(name) === who) this.arriving.delete(name);
+      },
+    });
+    void inc.run();
   }
 
   async incoming(): Promise<IncomingMigration[]> {
-    return [];
+    return [...this.arriving.values()].map((m) => ({
+      name: m.name, domid: m.domid, state: m.state === 'prepared' ? 'prepared' : 'receiving', from: m.from, sinceMs: Date.now() - m.since,
+    }));
+  }
+
+  private arrival(name: string): IncomingDomain {
+    const m = this.arriving.get(name);
+    if (!m) throw Object.assign(new NoSuchDomainError(0), { message: `no migration of "${name}" is arriving on this host` });
+    return m;
   }
 
   async commitIncoming(name: string): Promise<DomainInfo> {
-    throw new NoSuchDomainError(`${name}--incoming`);
+    const m = this.arrival(name);
+    if (m.state !== 'prepared') throw new InvalidArgumentError(`the migration of "${name}" is still receiving; only a prepared one can be committed`);
+    try {
+      return toInfo(this.host.info(m.activate()));
+    } catch (e) {
+      if (e instanceof MigrationError) throw errorFromCode(e.code, e.message);
+      throw e;
+    }
   }
 
   async abortIncoming(name: string): Promise<void> {
-    throw new NoSuchDomainError(`${name}--incoming`);
+    this.arrival(name).drop();
   }
 
   // -- the host as a whole -------------------------------------------------------------------------

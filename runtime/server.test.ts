@@ -189,7 +189,7 @@ describe('host agent over a unix socket', () => {
     expect(s.domains[1]).toMatchObject({ domid: d.domid, memoryKiB: 4096, maxMemoryKiB: 4096, vcpus: 1, state: 'r-----', nets: 0, netTxKiB: 0, netRxKiB: 0, vbds: 0, vbdOo: 0, vbdRd: 0, vbdWr: 0, vbdRsect: 0, vbdWsect: 0 });
   });
 
-  it('saves and restores through the API; refuses a bad image; migrate is not there yet', async () => {
+  it('saves and restores through the API; refuses a bad image; migrate reports an unreachable target', async () => {
     const name = uniq('sv');
     const d = await hv.create({ name, kernel: testGuest('s\n', 'block'), memoryMiB: 4 });
     const file = join(dir, `${name}.save`);
@@ -201,8 +201,9 @@ describe('host agent over a unix socket', () => {
     writeFileSync(join(dir, 'bad.save'), 'not an image');
     expect((await refusal(hv.restore(join(dir, 'bad.save')))).code).toBe('IMAGE');
     const e = await refusal(hv.migrate(r.domid, { address: '127.0.0.1:1', token: 'x' }));
-    expect(e.code).toBe('ENOSYS');
-    expect(e.message).toMatch(/not implemented yet/);
+    expect(e.code).toBe('EHOSTDOWN');
+    expect(e.message).toMatch(/cannot reach the target host 127.0.0.1:1/);
+    expect(await hv.incoming()).toEqual([]);
     await hv.destroy(r.domid);
   });
 

@@ -29,6 +29,7 @@ import { connect } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { StreamFrameLink } from './devices/net/uplink.ts';
+import { INCOMING_PATH, MIGRATE_PROTOCOL } from './migrate/connect.ts';
 import {
   HypervisorError, InvalidArgumentError, MAX_CONSOLE_WRITE, MAX_KERNEL_BYTES, NoSuchDomainError, toHypervisorError,
   UnauthorizedError, type CreateSpec, type HypervisorApi, type NetworkApi, type ShutdownRequest, type StopHostResult,
@@ -258,6 +259,16 @@ export class HostServer {
     socket.on('error', () => socket.destroy());
     if (needsToken && !tokenMatches(req.headers.authorization, this.opts.token!)) return refuse(new UnauthorizedError());
     const path = new URL(req.url ?? '/', 'http://host').pathname;
+    if (path === INCOMING_PATH && req.method === 'POST' && String(req.headers.upgrade).toLowerCase() === MIGRATE_PROTOCOL) {
+      const hv = this.opts.hv as HypervisorApi & { acceptMigration?: (s: Duplex, head: Buffer, from: string) => void };
+      if (typeof hv.acceptMigration !== 'function' || this.stopping) return refuse(new HypervisorError('ENOSYS', 'this host does not accept migrations'));
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${MIGRATE_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`);
+      const end = () => socket.destroy();
+      this.streams.add(end);
+      socket.once('close', () => this.streams.delete(end));
+      const from = (socket as { remoteAddress?: string; remotePort?: number });
+      return hv.acceptMigration(socket, head, from.remoteAddress ? `${from.remoteAddress}:${from.remotePort}` : 'local');
+    }
     if (path !== '/v1/net/uplink' || req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'xenoform-frames') {
       return refuse(notFound(`${req.method} (upgrade ${req.headers.upgrade})`, path));
     }

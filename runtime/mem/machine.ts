@@ -50,6 +50,7 @@ export class MachineMemory {
   /** Dirty log: one bit per frame, two-level by chunk; undefined chunk = none dirty. */
   private dirtyDir: (Uint8Array | undefined)[];
   private dirtyLogging = false;
+  private dirtyUsers = 0;
   /** Code marks: frames that hold decoded instructions. */
   private readonly codeFrames = new Set<number>();
   private readonly watchers = new Set<WriteWatcher>();
@@ -185,6 +186,19 @@ export class MachineMemory {
     this.dirtyLogging = true;
     this.dirtyDir = new Array(this.dirtyDir.length);
     for (const w of this.watchers) w.revokeAllWrites();
+  }
+
+  /**
+   * Shared dirty logging for concurrent users (one per outgoing migration): logging runs while
+   * any holds it; each collects only its own frames (collectDirty(mfns)), so one user never
+   * clears another's bits. The first begin starts with an empty log.
+   */
+  beginDirtyLog(): void {
+    if (this.dirtyUsers++ === 0) this.startDirtyLog();
+  }
+
+  endDirtyLog(): void {
+    if (this.dirtyUsers > 0 && --this.dirtyUsers === 0) this.stopDirtyLog();
   }
 
   stopDirtyLog(): void {

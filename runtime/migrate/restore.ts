@@ -26,6 +26,17 @@ export interface RestoreOptions {
   maxBytes?: number;
 }
 
+/**
+ * Memory a live migration's pre-copy already put in place (migrate/receive.ts): the frames
+ * reserved for each pfn (-1: none) and which pfns hold received contents. The final image
+ * then carries only the page tables; every other page with data must have been received.
+ */
+export interface Preloaded {
+  domid: number;
+  frames: Int32Array;
+  received: Uint8Array;
+}
+
 interface Parsed {
   header: DomainHeaderRecord;
   p2m: Uint8Array;
@@ -41,7 +52,7 @@ interface Parsed {
 }
 
 /** Decode and check an image completely before anything is built. */
-export function parseDomainImage(bytes: Uint8Array, opts: { maxBytes?: number } = {}): Parsed {
+export function parseDomainImage(bytes: Uint8Array, opts: { maxBytes?: number; received?: Uint8Array } = {}): Parsed {
   const s: ImageSection[] = decodeImage(bytes, opts);
   const header = checkHeader(jsonSection(s, 'header'));
   const max = header.maxPages;
@@ -66,7 +77,11 @@ export function parseDomainImage(bytes: Uint8Array, opts: { maxBytes?: number } 
     if (pages.has(pfn)) throw new ImageError('INCONSISTENT', `pfn ${pfn} twice`);
     pages.set(pfn, raw.subarray(o + 4, o + 4100));
   }
-  for (let pfn = 0; pfn < max; pfn++) if (p2m[pfn] === P2M_DATA && !pages.has(pfn)) throw new ImageError('INCONSISTENT', `pfn ${pfn} has no contents`);
+  const received = opts.received;
+  if (received && received.length !== max) throw new ImageError('INCONSISTENT', `the stream reserved ${received.length} pages, the image has ${max}`);
+  for (let pfn = 0; pfn < max; pfn++) {
+    if (p2m[pfn] === P2M_DATA && !pages.has(pfn) && !received?.[pfn]) throw new ImageError('INCONSISTENT', `pfn ${pfn} has no contents`);
+  }
   const typesRaw = jsonSection(s, 'pagetypes');
   if (!Array.isArray(typesRaw)) throw new ImageError('MALFORMED', 'pagetypes is not a list');
   const types = new Map<number, { type: number; pinned: boolean }>();
@@ -107,16 +122,42 @@ export function parseDomainImage(bytes: Uint8Array, opts: { maxBytes?: number } 
 }
 
 /** Build the restored domain's memory, tables, vCPUs and channels (Host.restoreDomain's populate). */
-function populate(host: Host, d: Domain, img: Parsed): void {
+function populate(host: Host, d: Domain, img: Parsed, pre?: Preloaded): void {
   const { header, p2m } = img;
   const pfns: number[] = [];
   for (let pfn = 0; pfn < header.maxPages; pfn++) if (p2m[pfn] !== P2M_NONE) pfns.push(pfn);
-  const mfns = host.frames.allocate(d.id, pfns.length);
   const m2p = m2pOf(host.mem);
-  pfns.forEach((pfn, i) => {
-    d.p2m[pfn] = mfns[i]!;
-    m2p.set(mfns[i]!, pfn);
-  });
+  if (pre) {
+    // Take over the reserved frames first (so a failure releases them with the domain), give
+    // back those the domain no longer populates (ballooned out during pre-copy), drop the
+    // contents of pages that are untouched again, then allocate what it populated since.
+    const missing: number[] = [];
+    for (let pfn = 0; pfn < header.maxPages; pfn++) {
+      const mfn = pre.frames[pfn]!;
+      if (mfn < 0) {
+        if (p2m[pfn] !== P2M_NONE) missing.push(pfn);
+        continue;
+      }
+      if (p2m[pfn] === P2M_NONE) {
+        host.frames.release(mfn);
+        continue;
+      }
+      d.p2m[pfn] = mfn;
+      m2p.set(mfn, pfn);
+      if (p2m[pfn] !== P2M_DATA && pre.received[pfn]) host.mem.release(mfn);
+    }
+    const extra = host.frames.allocate(d.id, missing.length);
+    missing.forEach((pfn, i) => {
+      d.p2m[pfn] = extra[i]!;
+      m2p.set(extra[i]!, pfn);
+    });
+  } else {
+    const mfns = host.frames.allocate(d.id, pfns.length);
+    pfns.forEach((pfn, i) => {
+      d.p2m[pfn] = mfns[i]!;
+      m2p.set(mfns[i]!, pfn);
+    });
+  }
   const grants = grantTablesOf(host);
   if (header.grantFrames > 0 && !grants.grow(d, header.grantFrames)) throw new ImageError('INCONSISTENT', `cannot grow the grant table to ${header.grantFrames} frames`);
   const gframes = grants.tableOf(d).frames;
@@ -230,14 +271,16 @@ function restoreVcpu(host: Host, d: Domain, i: number, r: VcpuRecord): void {
 }
 
 /** xl restore: a new domain from image bytes. */
-export function restoreDomain(host: Host, bytes: Uint8Array, opts: RestoreOptions = {}): Domain {
-  const img = parseDomainImage(bytes, { maxBytes: opts.maxBytes });
+export function restoreDomain(host: Host, bytes: Uint8Array, opts: RestoreOptions & { preloaded?: Preloaded; name?: string } = {}): Domain {
+  const pre = opts.preloaded;
+  const img = parseDomainImage(bytes, { maxBytes: opts.maxBytes, received: pre?.received });
   const h = img.header;
   return host.restoreDomain(
-    { name: h.name, pages: h.pages, maxPages: h.maxPages, vcpus: h.vcpus, weight: h.weight, cap: h.cap },
+    { name: opts.name ?? h.name, pages: h.pages, maxPages: h.maxPages, vcpus: h.vcpus, weight: h.weight, cap: h.cap },
     {
       paused: opts.paused ?? false,
-      populate: (d) => populate(host, d, img),
+      ...(pre ? { domid: pre.domid } : {}),
+      populate: (d) => populate(host, d, img, pre),
       importStore: (d) => {
         host.xenstored.importDomain(img.xenstore as XenstoreDomainRecord, d.id);
         restoreXsConn(host.xenstored, d.id, img.xsConn);

@@ -31,6 +31,11 @@ export interface SaveOptions {
   kernel?: string;
   cmdline?: string;
   maxBytes?: number;
+  /**
+   * Which touched pages the image carries: all (xl save), or only the page tables — live
+   * migration's FINAL record, whose other pages the pre-copy rounds already sent.
+   */
+  pages?: 'all' | 'tables';
 }
 
 /** Page states in the p2m section: none, populated but never touched, contents in the image. */
@@ -95,6 +100,7 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
     if (type >= PGT_l1 && type <= PGT_l3 && pt.isValidated(mfn)) types.push({ pfn, type, pinned: pt.isPinned(mfn) });
   }
   const tableType = new Map(types.map((t) => [t.pfn, t.type]));
+  if (opts.pages === 'tables') touched.splice(0, touched.length, ...types.map((t) => t.pfn));
   const pages = new Uint8Array(touched.length * (4 + 4096));
   const pdv = new DataView(pages.buffer);
   touched.forEach((pfn, i) => {

@@ -1,0 +1,189 @@
+/**
+ * Live migration, the target's side (send.ts has the source's and the protocol's failure
+ * rule). HELLO reserves a domain id and frames for every populated page (Clark et al.'s
+ * reservation stage: a target that cannot hold the domain says so before anything is sent);
+ * PAGES records are written straight into those frames while the source still runs, so the
+ * stop-and-copy only adds the last dirty pages; FINAL (a save image carrying only the page
+ * tables) is restored into the reserved frames as `NAME--incoming`, paused, and the target
+ * answers PREPARED; COMMIT activates it under its own name (renamed, unpaused, announced on the
+ * segment) and the target answers ACTIVE.
+ *
+ * If the stream breaks while receiving, everything reserved is released: the source's copy
+ * is the domain. If it breaks once PREPARED, the paused copy stays, because the source may
+ * have gone away for good; the controller decides (commit or abort, LocalHypervisor).
+ */
+import { existsSync } from 'node:fs';
+import type { Host } from '../host.ts';
+import type { Domain } from '../hv/domain.ts';
+import { OutOfMemoryError } from '../mem/frames.ts';
+import { restoreDomain } from './restore.ts';
+import { MigrationError, STREAM_VERSION } from './send.ts';
+import { MSG, messageName, PAGE_RECORD, parseJson, WireError, type MigrationChannel } from './wire.ts';
+
+const MAX_VCPUS = 32;
+/** A pre-copy record is due at least this often; silence beyond it ends the migration. */
+const IDLE_TIMEOUT_MS = 60_000;
+
+export interface IncomingEnv {
+  /** this host's identity (a migration to itself is refused) */
+  hostId: string;
+  /** claim the name for this migration (false: another migration or domain has it) */
+  claim(name: string, incoming: IncomingDomain): boolean;
+  release(name: string, incoming: IncomingDomain): void;
+}
+
+interface Hello {
+  name: string;
+  pages: number;
+  maxPages: number;
+  vcpus: number;
+  populated: Uint8Array;
+  paused: boolean;
+  disks: { source: string; target: string; mode: string }[];
+}
+
+export class IncomingDomain {
+  state: 'receiving' | 'prepared' | 'done' = 'receiving';
+  name = '';
+  domid = -1;
+  readonly since = Date.now();
+  private frames = new Int32Array(0);
+  private received = new Uint8Array(0);
+  private leavePaused = false;
+  private claimed = false;
+
+  constructor(private readonly host: Host, private readonly ch: MigrationChannel, readonly from: string, private readonly env: IncomingEnv) {}
+
+  /** Serve the stream to its end. Never throws: failures go back to the source as ERROR. */
+  async run(): Promise<void> {
+    try {
+      this.reserve(checkHello(parseJson(await this.ch.expect(MSG.HELLO, IDLE_TIMEOUT_MS)), this.env.hostId));
+      this.ch.sendJson(MSG.READY, { domid: this.domid });
+      for (;;) {
+        const m = await this.ch.next(IDLE_TIMEOUT_MS);
+        if (m.type === MSG.PAGES && this.state === 'receiving') this.pages(m.payload);
+        else if (m.type === MSG.FINAL && this.state === 'receiving') {
+          this.prepare(m.payload);
+          this.ch.send(MSG.PREPARED);
+        } else if (m.type === MSG.COMMIT && this.state === 'prepared') {
+          const d = this.activate();
+          this.ch.sendJson(MSG.ACTIVE, { domid: d.id, name: d.name });
+          this.ch.close();
+          return;
+        } else if (m.type === MSG.ABORT) {
+          this.drop();
+          this.ch.close();
+          return;
+        } else throw new WireError('PROTOCOL', `unexpected ${messageName(m.type)} while ${this.state}`);
+      }
+    } catch (e) {
+      if (this.state === 'receiving') this.drop();
+      if (!this.ch.closed) {
+        const code = e instanceof MigrationError ? e.code : e instanceof WireError ? 'EPROTO' : ((e as { code?: string }).code ?? 'EINTERNAL');
+        try {
+          this.ch.sendJson(MSG.ERROR, { code, message: e instanceof Error ? e.message : String(e) });
+        } catch {
+          /* gone */
+        }
+        this.ch.close();
+      }
+    }
+  }
+
+  private reserve(h: Hello): void {
+    this.name = h.name;
+    if (!this.env.claim(h.name, this)) throw new MigrationError('EEXIST', `a domain named "${h.name}" already exists or is arriving on this host`);
+    this.claimed = true;
+    for (const disk of h.disks) {
+      // Shared storage only: the image must be the same file here (a directory both hosts see).
+      if (!existsSync(disk.source)) throw new MigrationError('ENOENT', `disk ${disk.target}: image ${disk.source} is not reachable from this host (the hosts must share its directory; block migration is not supported)`);
+    }
+    let count = 0;
+    for (const x of h.populated) count += x;
+    if (count + 2 > this.host.frames.freeFrames) throw new MigrationError('ENOMEM', `domain "${h.name}" needs ${count} pages; this host has ${this.host.frames.freeFrames} free`);
+    this.leavePaused = h.paused;
+    this.domid = this.host.reserveDomid();
+    this.frames = new Int32Array(h.maxPages).fill(-1);
+    this.received = new Uint8Array(h.maxPages);
+    const mfns = this.host.frames.allocate(this.domid, count);
+    let i = 0;
+    for (let pfn = 0; pfn < h.maxPages; pfn++) if (h.populated[pfn]) this.frames[pfn] = mfns[i++]!;
+  }
+
+  private pages(payload: Buffer): void {
+    if (payload.length % PAGE_RECORD !== 0) throw new WireError('PROTOCOL', 'a PAGES record is not whole pages');
+    for (let o = 0; o < payload.length; o += PAGE_RECORD) {
+      const pfn = payload.readUInt32LE(o);
+      if (pfn >= this.frames.length) throw new WireError('PROTOCOL', `page for pfn ${pfn}, past the domain's ${this.frames.length}`);
+      let mfn = this.frames[pfn]!;
+      if (mfn < 0) {
+        // populated on the source since HELLO (balloon): reserve it now
+        try {
+          mfn = this.frames[pfn] = this.host.frames.allocate(this.domid, 1)[0]!;
+        } catch (e) {
+          if (e instanceof OutOfMemoryError) throw new MigrationError('ENOMEM', `out of memory for the pages of "${this.name}"`);
+          throw e;
+        }
+      }
+      const f = this.host.mem.frame(mfn);
+      f.u8.set(payload.subarray(o + 4, o + PAGE_RECORD), f.base);
+      this.received[pfn] = 1;
+    }
+  }
+
+  private prepare(image: Buffer): void {
+    restoreDomain(this.host, image, {
+      paused: true,
+      name: `${this.name}--incoming`,
+      preloaded: { domid: this.domid, frames: this.frames, received: this.received },
+    });
+    this.state = 'prepared';
+  }
+
+  /** Activation: the domain takes its name, runs (unless it was paused), and announces itself. */
+  activate(): Domain {
+    const d = this.host.domain(this.domid);
+    if (this.state !== 'prepared' || !d) throw new MigrationError('EINVAL', `the incoming domain "${this.name}" is not prepared`);
+    if (this.host.list().some((x) => x.name === this.name && x.domid !== d.id)) {
+      throw new MigrationError('EEXIST', `a domain named "${this.name}" already runs on this host`);
+    }
+    d.name = this.name;
+    this.state = 'done';
+    this.releaseName();
+    if (this.leavePaused) this.host.events.emit('domain', this.host.info(d));
+    else this.host.unpause(d.id);
+    this.host.net.announce(d.id);
+    return d;
+  }
+
+  /** Give back everything: the restored copy if prepared, else the reservation. */
+  drop(): void {
+    if (this.state === 'prepared' && this.host.domain(this.domid)) this.host.destroy(this.domid);
+    else if (this.domid >= 0) this.host.releaseDomid(this.domid, this.frames);
+    this.state = 'done';
+    this.releaseName();
+  }
+
+  private releaseName(): void {
+    if (this.claimed) this.env.release(this.name, this);
+    this.claimed = false;
+  }
+}
+
+function checkHello(v: Record<string, unknown>, hostId: string): Hello {
+  const bad = (why: string): never => {
+    throw new MigrationError('EPROTO', `HELLO: ${why}`);
+  };
+  if (v.version !== STREAM_VERSION) throw new MigrationError('EPROTO', `the source speaks stream version ${JSON.stringify(v.version)}, this host ${STREAM_VERSION}`);
+  if (v.hostId === hostId) throw new MigrationError('EINVAL', 'the source and the target are the same host');
+  const name = typeof v.name === 'string' && v.name.length > 0 && v.name.length <= 128 && !/[\0/]/.test(v.name) ? v.name : bad('name');
+  const int = (x: unknown, lo: number, hi: number, what: string) => (Number.isInteger(x) && (x as number) >= lo && (x as number) <= hi ? (x as number) : bad(what));
+  const maxPages = int(v.maxPages, 1, 2 ** 24, 'maxPages');
+  const pages = int(v.pages, 1, maxPages, 'pages');
+  const vcpus = int(v.vcpus, 1, MAX_VCPUS, 'vcpus');
+  const populated = typeof v.populated === 'string' ? new Uint8Array(Buffer.from(v.populated, 'base64')) : bad('populated');
+  if (populated.length !== maxPages || populated.some((x) => x > 1)) bad('populated does not map maxPages pages');
+  const disks = Array.isArray(v.disks) ? v.disks : bad('disks');
+  for (const x of disks) if (!x || typeof x.source !== 'string' || typeof x.target !== 'string') bad('disk');
+  return { name, pages, maxPages, vcpus, populated, paused: v.paused === true, disks };
+}
