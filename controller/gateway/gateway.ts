@@ -3,8 +3,9 @@
  * (runtime/devices/net/README.md) — that accepts clients on 127.0.0.1 ports and, for each
  * client, opens its own TCP connection to the guest's IP and port and relays the bytes both
  * ways. It belongs to the controller, so no two hosts fight over a port and it outlives any
- * one host; its link to the segment is a host's uplink (HypervisorApi's NetworkApi.uplink()),
- * which it can swap when the host agent restarts. Because it speaks TCP itself, a guest that
+ * one host; its links to the segment are hosts' uplinks (HypervisorApi's NetworkApi.uplink()),
+ * joined by a learning bridge (bridge.ts) so that several hosts form one segment, and each
+ * swapped when its host agent restarts. Because it speaks TCP itself, a guest that
  * pauses or moves loses nothing: unacknowledged bytes are retransmitted until it answers.
  *
  * Backpressure both ways: a client that sends faster than the guest takes is paused once the
@@ -14,7 +15,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { GATEWAY_IP, GATEWAY_MAC, ipForMac, type FrameLink } from '../../runtime/api.ts';
 import { IpNode } from './node.ts';
-import type { TcpClock, TcpConnection, TcpEvents, TcpOptions } from './tcp.ts';
+import { LearningBridge } from './bridge.ts';
+import { realClock, type TcpClock, type TcpConnection, type TcpEvents, type TcpOptions } from './tcp.ts';
 
 export interface GatewayOptions {
   ip?: string;
@@ -59,23 +61,41 @@ export class GatewayError extends Error {
   }
 }
 
+/** The uplink name `attach(link)` uses when none is given (one host). */
+export const DEFAULT_UPLINK = 'default';
+
 export class Gateway {
   readonly node: IpNode;
+  /** joins the hosts' uplinks and the node (bridge.ts) */
+  readonly bridge: LearningBridge;
   private readonly forwards = new Map<number, Forward>();
   private readonly log: (line: string) => void;
 
   constructor(private readonly opts: GatewayOptions = {}) {
     this.log = opts.log ?? (() => undefined);
-    this.node = new IpNode({ mac: opts.mac ?? GATEWAY_MAC, ip: opts.ip ?? GATEWAY_IP, clock: opts.clock, tcp: { ...GUEST_TCP, ...opts.tcp } });
+    const mac = opts.mac ?? GATEWAY_MAC;
+    this.node = new IpNode({ mac, ip: opts.ip ?? GATEWAY_IP, clock: opts.clock, tcp: { ...GUEST_TCP, ...opts.tcp } });
+    this.bridge = new LearningBridge({ mac, now: () => (opts.clock ?? realClock).now() });
+    this.node.attach(this.bridge.local);
   }
 
-  /** Join the segment through a host's uplink (again, after the host agent restarted). */
-  attach(link: FrameLink): void {
-    this.node.attach(link);
+  /**
+   * Join the segment through a host's uplink, named for the host (again, after its host agent
+   * restarted: an uplink of the same name is replaced). The gateway announces itself on it.
+   */
+  attach(link: FrameLink, name: string = DEFAULT_UPLINK): void {
+    this.bridge.attach(name, link);
+    this.node.announce();
   }
 
+  /** Leave a host's uplink (closing it); what the bridge learned there is forgotten. */
+  detach(name: string = DEFAULT_UPLINK): boolean {
+    return this.bridge.detach(name);
+  }
+
+  /** Whether any uplink is open. */
   get attached(): boolean {
-    return this.node.attached;
+    return this.bridge.uplinks().some((u) => !u.closed);
   }
 
   /** Listen on bindHost:hostPort (0 picks a free port) and relay to the guest. Returns the port. */
@@ -114,6 +134,7 @@ export class Gateway {
   async close(): Promise<void> {
     await Promise.all([...this.forwards.keys()].map((p) => this.unforward(p)));
     this.node.close();
+    this.bridge.close();
   }
 
   private relay(fwd: Forward, sock: Socket): void {
