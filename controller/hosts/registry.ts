@@ -358,11 +358,13 @@ export class HostRegistry {
     return this.placements.get(domain);
   }
 
-  /** What placement weighs, per host (placeDomain's input). */
-  capacities(): HostCapacity[] {
+  /** What placement weighs, per host (placeDomain's input); `except` a Domain being placed again. */
+  capacities(except?: string): HostCapacity[] {
+    const own = except !== undefined ? this.placements.get(except) : undefined;
     return this.names().map((name) => {
       const e = this.entries.get(name)!;
       const alloc = this.allocated(name);
+      if (own?.host === name) alloc.memoryMiB -= own.memoryMiB;
       return {
         name, ready: e.ready.status === 'True',
         capacityMiB: e.capacity.memoryMiB ?? e.info?.memoryTotalMiB ?? 0,

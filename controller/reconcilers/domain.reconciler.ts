@@ -26,6 +26,7 @@ import type { ConsoleFollowers } from './consoles.ts';
 import type { DesiredEntry } from './desired.ts';
 import { bootFields, changedBootFields, hashOf, toDesired } from './domain.spec.ts';
 import { buildConditions } from './domain.status.ts';
+import { scheduledCondition, type DomainHosts, type Site, type Unschedulable } from '../hosts/scheduler.ts';
 
 export interface DomainReconcilerDeps {
   hv: HypervisorApi;
@@ -35,8 +36,10 @@ export interface DomainReconcilerDeps {
   consoles?: ConsoleFollowers;
   clock: Clock;
   timing: Timing;
-  /** the Host's name shown in status.host */
+  /** the Host's name shown in status.host (the one host, when `hosts` is not given) */
   hostName: string;
+  /** many hosts: where each domain runs or is placed (hosts/scheduler.ts); absent: `hv` is the one host */
+  hosts?: DomainHosts;
   newUid?: () => string;
   /** a Domain's object changed (API watchers); undefined = deleted */
   onChange?: (name: string, obj: Domain | undefined) => void;
@@ -73,7 +76,22 @@ export class DomainReconciler {
   private saveOutcomes = new Map<string, { seq: number } & SaveOutcome>();
   private savesHandled = new Map<string, number>();
 
+  /** the host each Domain's pass acts on (a key is never reconciled twice at once) */
+  private sites = new Map<string, Site>();
+
   constructor(private readonly d: DomainReconcilerDeps) {}
+
+  /** The host this pass acts on for `name` (the one host when there is no registry). */
+  private site(name: string): Site {
+    return this.sites.get(name) ?? { ok: true, host: this.d.hostName, hv: this.d.hv, observed: this.d.observed };
+  }
+
+  /** Where `name` runs or is to run, with many hosts (see hosts/scheduler.ts for the order). */
+  private async placeOn(name: string, spec: DefaultedDomainSpec | undefined, rec: DomainRecord | undefined): Promise<Site | Unschedulable> {
+    if (!this.d.hosts) return this.site(name);
+    const prev = rec?.status;
+    return this.d.hosts.where(name, { host: spec?.host, memoryMiB: spec?.memory ?? 0, runningOn: prev?.domid !== undefined ? prev.host : undefined });
+  }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { name } = parseKey(key);
@@ -102,15 +120,22 @@ export class DomainReconciler {
     const spec = lastValid?.object.spec as DefaultedDomainSpec | undefined;
     const desired = entry && spec && lastValid ? toDesired(name, spec, lastValid.kernel, meta!.generation, lastValid.files) : undefined;
 
-    await d.observed.fresh();
+    // an unschedulable domain (spec.host unknown or not Ready, no room) stays as it is: nothing
+    // runs it, and nothing is started (declared, but not startable: as an invalid spec)
+    const wanted = await this.placeOn(name, spec, rec);
+    if (wanted.ok) this.sites.set(name, wanted);
+    const desiredHere = wanted.ok ? desired : undefined;
     let info: DomainInfo | undefined;
-    const row = d.observed.get(name);
-    if (row) {
-      try {
-        info = await d.hv.domain(row.id);
-      } catch (e) {
-        if (errorCode(e) !== 'ENOENT') throw e;
-        d.observed.forget(name, row.id);
+    if (wanted.ok) {
+      await wanted.observed.fresh();
+      const row = wanted.observed.get(name);
+      if (row) {
+        try {
+          info = await wanted.hv.domain(row.id);
+        } catch (e) {
+          if (errorCode(e) !== 'ENOENT') throw e;
+          wanted.observed.forget(name, row.id);
+        }
       }
     }
 
@@ -126,7 +151,7 @@ export class DomainReconciler {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       // re-read each round: an effect (save, restore) may have changed the `saved` intent
       const intents = d.store.intentsOf(name);
-      const decided = decide(snapshot, { now: round ? d.clock.now() : now, desired, declaredInvalid: !!entry && !desired, observed: observed && toObserved(observed), intents });
+      const decided = decide(snapshot, { now: round ? d.clock.now() : now, desired: desiredHere, declaredInvalid: !!entry && !desiredHere, observed: observed && toObserved(observed), intents });
       const world = decided.effects.filter((e) => e.type !== 'recordEvent' && e.type !== 'dumpCore');
       acted = await this.act(name, decided.effects, decided.snapshot, observed, events, intents);
       snapshot = acted.snapshot;
@@ -153,12 +178,19 @@ export class DomainReconciler {
       await d.store.events.record('Domain', name, [...events, { type: 'Normal', reason: 'Deleted', message: `Domain ${name} is gone` }], new Date(now));
       d.onChange?.(name, undefined);
       this.settleSaves(name, Infinity, 'the Domain was deleted');
+      d.hosts?.settle(name, undefined, 0);
+      this.sites.delete(name);
       if (acted.failure) throw acted.failure;
       return {};
     }
-    const xenstoreValue = await this.readinessKey(snapshot, acted.latest, lastValid);
+    const xenstoreValue = await this.readinessKey(name, snapshot, acted.latest, lastValid);
     const probed = await this.readinessProbe(snapshot, acted.latest, lastValid);
     const status = this.status(name, snapshot, acted.latest, entry, meta!, lastValid, running, rec?.status, now, xenstoreValue, probed);
+    if (d.hosts) {
+      status.conditions = scheduledCondition(status.conditions ?? [], rec?.status?.conditions ?? [], wanted, status.host, now, meta!.generation);
+      // what the domain holds on its host: placement counts it until it stops for good
+      d.hosts.settle(name, wanted.ok && status.phase !== 'Stopped' && status.phase !== 'Failed' ? wanted.host : undefined, spec?.memory ?? 0);
+    }
     const next: DomainRecord = {
       version: 1, name, meta: meta!, ...(lastValid ? { lastValid } : {}), ...(running ? { running } : {}),
       machine: persistDomainSnapshot(snapshot), status, updatedAt: new Date(now).toISOString(),
@@ -232,7 +264,7 @@ export class DomainReconciler {
 
   /** Executes the effects in order; the first failure goes back to the machine and stops the rest. */
   private async act(name: string, effects: Effect[], snapshot: DomainSnapshot, info: DomainInfo | undefined, events: PendingEvent[], intents: Intents) {
-    const hv = this.d.hv;
+    const hv = this.site(name).hv;
     let latest = info;
     let created = false;
     let failure: EffectError | undefined;
@@ -243,12 +275,12 @@ export class DomainReconciler {
         switch (e.type) {
           case 'createDomain':
             latest = await hv.create({ ...e.params.spec });
-            this.d.observed.put(latest, true);
+            this.site(name).observed.put(latest, true);
             created = true;
             break;
           case 'destroyDomain':
             await ignoreGone(hv.destroy(e.params.domid));
-            this.d.observed.remove(name, e.params.domid);
+            this.site(name).observed.remove(name, e.params.domid);
             latest = undefined;
             break;
           case 'requestShutdown':
@@ -275,7 +307,7 @@ export class DomainReconciler {
             break;
           case 'restoreDomain':
             latest = await hv.restore(e.params.file);
-            this.d.observed.put(latest, true);
+            this.site(name).observed.put(latest, true);
             break;
           case 'forgetSaved':
             await this.forgetSaved(name, e.params.why);
@@ -303,14 +335,14 @@ export class DomainReconciler {
    * runStrategy never starts the saved domain afresh.
    */
   private async saveDomain(name: string, p: { domid: number; file: string; checkpoint: boolean }, events: PendingEvent[], seq: number): Promise<DomainInfo | undefined> {
-    await this.d.hv.save(p.domid, p.file, { checkpoint: p.checkpoint });
+    await this.site(name).hv.save(p.domid, p.file, { checkpoint: p.checkpoint });
     const at = new Date(this.d.clock.now());
     let latest: DomainInfo | undefined;
     if (p.checkpoint) {
-      try { latest = await this.d.hv.domain(p.domid); } catch { /* gone meanwhile: the next look says */ }
+      try { latest = await this.site(name).hv.domain(p.domid); } catch { /* gone meanwhile: the next look says */ }
     } else {
       await this.d.store.updateIntents(name, (i) => { i.saved = { file: p.file, at: at.toISOString(), domid: p.domid }; }, 'saved', at);
-      this.d.observed.remove(name, p.domid);
+      this.site(name).observed.remove(name, p.domid);
     }
     const message = p.checkpoint
       ? `checkpoint of domain ${p.domid} saved to ${p.file}; the domain keeps running`
@@ -334,15 +366,15 @@ export class DomainReconciler {
     const at = new Date(this.d.clock.now());
     const base = join(this.d.store.coresDir, `${name}-${domid}-${at.toISOString().replace(/[:.]/g, '-')}`);
     let info: DomainInfo | undefined;
-    try { info = await this.d.hv.domain(domid); } catch { /* gone meanwhile */ }
+    try { info = await this.site(name).hv.domain(domid); } catch { /* gone meanwhile */ }
     const chunks: Uint8Array[] = [];
     try {
-      for await (const c of this.d.hv.console(domid, { follow: false })) chunks.push(c);
+      for await (const c of this.site(name).hv.console(domid, { follow: false })) chunks.push(c);
     } catch { /* no console */ }
     const consoleBytes = Buffer.concat(chunks);
     await writeJsonAtomic(`${base}.json`, {
       kind: 'XenoformCore', version: 1, name, domid, cause, action: kind === 'renamed' ? 'rename-restart' : 'coredump',
-      time: at.toISOString(), host: this.d.hostName, domain: info ?? null,
+      time: at.toISOString(), host: this.site(name).host, domain: info ?? null,
       console: { file: `${base}.console`, bytes: consoleBytes.length },
       contents: 'what the Hypervisor API exposes of the domain (its xl record and console output); guest memory and vCPU registers are not exposed by the API and are not included',
       ...(kind === 'renamed' ? { note: 'rename-restart: this host cannot rename a domain, so the old one is kept as this record and destroyed, and a new one is started in its place' } : {}),
@@ -360,11 +392,11 @@ export class DomainReconciler {
   }
 
   /** The readiness xenstore key of a running domain, if its spec declares one (else undefined). */
-  private async readinessKey(snapshot: DomainSnapshot, latest: DomainInfo | undefined, lastValid: DomainRecord['lastValid']): Promise<string | undefined> {
+  private async readinessKey(name: string, snapshot: DomainSnapshot, latest: DomainInfo | undefined, lastValid: DomainRecord['lastValid']): Promise<string | undefined> {
     const path = (lastValid?.object.spec as DefaultedDomainSpec | undefined)?.readiness?.xenstore?.path;
     if (!path || !latest || stateOf(snapshot) !== 'Running') return undefined;
     try {
-      return await this.d.hv.xenstoreRead(latest.domid, path);
+      return await this.site(name).hv.xenstoreRead(latest.domid, path);
     } catch {
       return undefined; // the domain went away between the look and the read: the next pass sees it
     }
@@ -406,7 +438,7 @@ export class DomainReconciler {
     if (ours) {
       status.domid = ours.domid;
       status.state = ours.state;
-      status.host = this.d.hostName;
+      status.host = this.site(name).host;
     }
     status.conditions = conditions;
     status.observedGeneration = meta.generation;
