@@ -57,6 +57,18 @@ describe('gratuitous ARP announcement', () => {
     await up.settle();
     expect(up.frames.map(hex)).toEqual([hex(gratuitousArp(MAC))]);
     expect(b.net.switch.table()).toContainEqual(expect.objectContaining({ mac: MAC, port: `vif${d2.id}.0`, static: true }));
+
+    // An incoming migration's copy stays quiet until it is activated.
+    const c = netHost();
+    const upc = listen(c.net);
+    const d3 = c.domain('c', []);
+    restoreVifs(c.net, d3.id, recs, { announce: false });
+    new TestNetfront(c.host, d3.id).connect();
+    await upc.settle();
+    expect(upc.frames).toHaveLength(0);
+    expect(c.net.announce(d3.id)).toBe(1);
+    await upc.settle();
+    expect(upc.frames.map(hex)).toEqual([hex(gratuitousArp(MAC))]);
   });
 
   it('the switch forgets the MAC when the vif goes, and frames from an uplink reach it where it is now', async () => {

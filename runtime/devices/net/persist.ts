@@ -34,8 +34,14 @@ export function saveVifs(net: NetworkDevices, domid: number): VifRecord[] {
   }));
 }
 
-/** Recreate the vifs of a restored domain (its xenstore layout must exist) with their counters. */
-export function restoreVifs(net: NetworkDevices, domid: number, records: unknown): void {
+/**
+ * Recreate the vifs of a restored domain (its xenstore layout must exist) with their counters.
+ * Each then announces the domain once its frontend reconnects, unless `announce` is false: an
+ * incoming live migration, whose copy must not pull the MAC from the still-live source before
+ * it is activated (activation announces; a migration that is aborted then leaves the segment
+ * pointing at the source).
+ */
+export function restoreVifs(net: NetworkDevices, domid: number, records: unknown, opts: { announce?: boolean } = {}): void {
   if (!Array.isArray(records)) throw new VifRecordError('vif records must be a list');
   const recs = records.map((r, i) => {
     const x = r as Partial<VifRecord>;
@@ -54,5 +60,5 @@ export function restoreVifs(net: NetworkDevices, domid: number, records: unknown
   net.restoreCounters(domid, recs.map((r) => r.counters));
   // A restored domain, here or on another host, announces itself (as Xen's netfront does
   // after resume): each vif sends a gratuitous ARP once its frontend has reconnected.
-  net.announce(domid);
+  if (opts.announce ?? true) net.announce(domid);
 }
