@@ -41,6 +41,8 @@ export function planIntent(verb: Verb, d: Domain, cur: IntentRecord): { change: 
     case 'start':
       if (strategy === 'Halted') refuse('its manifest says runStrategy Halted; change the manifest to run it');
       if (HAS_DOMAIN.includes(phase) && !cur.stopped) refuse(`it is already ${phase}`);
+      // a saved domain comes back from its image (as `xenoform restore FILE`), or boots afresh if the image is gone
+      if (cur.saved) return { change: (i) => { i.stopped = false; i.start++; }, message: `Domain ${name} will be restored from ${cur.saved.file} (saved ${cur.saved.at}); if that image is gone it boots afresh` };
       return { change: (i) => { i.stopped = false; i.start++; }, message: `Domain ${name} will be started` };
     case 'restart':
       if (!HAS_DOMAIN.includes(phase)) refuse(`it is ${phase}; use \`xenoform start ${name}\``);
@@ -56,4 +58,21 @@ export function planIntent(verb: Verb, d: Domain, cur: IntentRecord): { change: 
       if (!HAS_DOMAIN.includes(phase)) refuse(`it is ${phase}: no domain to destroy`);
       return { change: (i) => { i.destroy++; i.paused = false; }, message: `Domain ${name} will be destroyed (then runStrategy ${strategy} decides)` };
   }
+}
+
+/**
+ * `xenoform save NAME FILE [--checkpoint]` (xl save [-c]): a one-shot request that reconcile
+ * carries out on the host the domain runs on. Without checkpoint the domain is then gone and
+ * held down (the `saved` intent) until `restore FILE` or `start NAME`.
+ */
+export function planSave(d: Domain, cur: IntentRecord, file: string, checkpoint: boolean): { change: (i: IntentRecord) => void; message: string } {
+  const phase = d.status?.phase ?? 'Pending';
+  const name = d.metadata.name;
+  if (!RUNNING.includes(phase)) {
+    throw new IntentRefusedError(`cannot save Domain ${name}: it is ${phase}, not running${cur.saved ? ` (it is saved to ${cur.saved.file})` : ''}`);
+  }
+  return {
+    change: (i) => { i.save++; i.saveTo = { file, checkpoint }; },
+    message: checkpoint ? `Domain ${name} will be saved to ${file} and keep running` : `Domain ${name} will be saved to ${file} and stay down until \`xenoform restore ${file}\` or \`xenoform start ${name}\``,
+  };
 }

@@ -5,6 +5,8 @@
 //   GET  /apis/xenoform.dev/v1alpha1/domains        DomainList  (?labelSelector=…, ?watch=1 → NDJSON {type, object})
 //   GET  /apis/xenoform.dev/v1alpha1/domains/NAME   Domain      (?watch=1)
 //   POST /apis/xenoform.dev/v1alpha1/domains/NAME/VERB   start|stop|restart|pause|unpause|shutdown|reboot|destroy
+//   POST /apis/xenoform.dev/v1alpha1/domains/NAME/save   {file, checkpoint} → once written (xl save [-c])
+//   POST /xl/restore                                {file} → the restored domain (xl restore)
 //   GET  /apis/xenoform.dev/v1alpha1/domains/NAME/log    console output (?follow=1, ?previous=1)
 //   GET  /apis/xenoform.dev/v1alpha1/domains/NAME/console  Upgrade: xenoform-console → raw bytes both ways
 //   GET  /api/v1/events                             {items} (?name=…, ?watch=1 → NDJSON)
@@ -20,12 +22,14 @@ import type { Controller } from '../controller.ts';
 import { errorCode, socketLive } from '../hypervisor.ts';
 import { NotFoundError, XenoformError } from '../errors.ts';
 import { diffDomains, type DiffInput } from './diff.ts';
-import { IntentRefusedError, planIntent, VERBS, type Verb } from './intents.ts';
+import { IntentRefusedError, planIntent, planSave, VERBS, type Verb } from './intents.ts';
 import { metricsText } from './metrics.ts';
 import { parseSelector } from './selector.ts';
 import { openLog } from './streams.ts';
 
 export const API_PREFIX = '/apis/xenoform.dev/v1alpha1/domains';
+/** how long `save` waits for reconcile to write the image (a large domain takes a while) */
+const SAVE_WAIT_MS = 10 * 60_000;
 export { apiSocketPath } from './paths.ts';
 
 export class ControllerAlreadyRunningError extends XenoformError {
@@ -88,6 +92,7 @@ export class ApiServer {
       if (req.method === 'GET' && p === '/xl/top') return json(res, 200, { info: await c.opts.hv.info(), stats: await c.opts.hv.stats() });
       if (req.method === 'GET' && p === '/api/v1/events') return await this.events(req, res, q);
       if (req.method === 'POST' && p === '/diff') return await this.diff(req, res);
+      if (req.method === 'POST' && p === '/xl/restore') return await this.restore(req, res);
       if (p === API_PREFIX && req.method === 'GET') return await this.domains(req, res, q);
       if (p.startsWith(API_PREFIX + '/')) {
         const [name, sub, ...extra] = p.slice(API_PREFIX.length + 1).split('/').map(decodeURIComponent);
@@ -95,6 +100,7 @@ export class ApiServer {
         if (req.method === 'GET' && sub === undefined) return await this.domain(req, res, name, q);
         if (req.method === 'GET' && sub === 'log') return await this.log(req, res, name, q);
         if (req.method === 'POST' && sub !== undefined && (VERBS as readonly string[]).includes(sub)) return await this.verb(res, name, sub as Verb);
+        if (req.method === 'POST' && sub === 'save') return await this.save(req, res, name);
       }
       throw new HttpError(404, 'NotFound', `no route ${req.method} ${p}`);
     } catch (e) {
@@ -166,6 +172,70 @@ export class ApiServer {
     await c.store.events.record('Domain', name, [{ type: 'Normal', reason: 'IntentRecorded', message: `${verb} requested: ${plan.message}` }], now);
     c.enqueue(name);
     json(res, 202, { name, verb, message: plan.message, domid: d.status?.domid ?? null });
+  }
+
+  /**
+   * xl save [-c]: recorded as a request, carried out by reconcile (the one actor on a domain),
+   * answered once the image is written — or with why not, as one line.
+   */
+  private async save(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const c = this.o.controller;
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { file?: unknown; checkpoint?: unknown };
+    if (typeof body.file !== 'string' || body.file === '') throw new HttpError(400, 'BadRequest', 'expected {file: "/absolute/path", checkpoint?: boolean}');
+    const checkpoint = body.checkpoint === true;
+    const d = this.must(name);
+    let plan;
+    try {
+      plan = planSave(d, c.store.intentsOf(name), body.file, checkpoint);
+    } catch (e) {
+      if (e instanceof IntentRefusedError) throw new HttpError(409, e.code, e.message);
+      throw e;
+    }
+    const now = new Date(c.clock.now());
+    const rec = await c.store.updateIntents(name, plan.change, 'save', now);
+    await c.store.events.record('Domain', name, [{ type: 'Normal', reason: 'IntentRecorded', message: `save requested: ${plan.message}` }], now);
+    const outcome = c.reconciler.saveOutcome(name, rec.save);
+    c.enqueue(name);
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([outcome, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HttpError(504, 'Timeout', `the save of Domain ${name} was requested but has not been carried out after ${SAVE_WAIT_MS / 1000} s; see \`xenoform events ${name}\``)), SAVE_WAIT_MS);
+    })]).finally(() => clearTimeout(timer));
+    if (!r.ok) throw new HttpError(r.code === 'IntentRefused' ? 409 : 422, r.code ?? 'SaveFailed', r.message);
+    json(res, 200, { name, file: body.file, checkpoint, message: r.message });
+  }
+
+  /**
+   * xl restore: the host brings the domain back from its image (the image carries its name). A
+   * declared Domain of that name takes it back (reconcile adopts it: no second domain); any
+   * other runs unmanaged, as a domain `xenoform create` started would.
+   */
+  private async restore(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const c = this.o.controller;
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { file?: unknown };
+    if (typeof body.file !== 'string' || body.file === '') throw new HttpError(400, 'BadRequest', 'expected {file: "/absolute/path"}');
+    const file = body.file;
+    let info;
+    try {
+      info = await c.opts.hv.restore(file);
+    } catch (e) {
+      const code = errorCode(e);
+      if (code === 'EHOSTDOWN') throw e;
+      throw new HttpError(code === 'EEXIST' ? 409 : 422, code, `cannot restore ${file}: ${(e as Error).message}`);
+    }
+    c.observed.put(info, true);
+    const name = info.name;
+    const declared = c.desired.get(name)?.object !== undefined;
+    let message: string;
+    if (declared) {
+      const now = new Date(c.clock.now());
+      // restore brings it back: a `stop` recorded since the save does not shut it down again
+      if (c.store.intentsOf(name).stopped) await c.store.updateIntents(name, (i) => { i.stopped = false; }, 'restore', now);
+      c.enqueue(name);
+      message = `Domain ${name} restored from ${file} (domid ${info.domid}); the controller manages it again`;
+    } else {
+      message = `domain ${name} restored from ${file} (domid ${info.domid}); no Domain manifest declares ${JSON.stringify(name)}, so it runs unmanaged (see \`xenoform list\`)`;
+    }
+    json(res, 200, { name, domid: info.domid, file, managed: declared, message });
   }
 
   private async log(req: IncomingMessage, res: ServerResponse, name: string, q: URLSearchParams): Promise<void> {

@@ -21,6 +21,8 @@ import * as unpause from './unpause.ts';
 import * as shutdown from './shutdown.ts';
 import * as reboot from './reboot.ts';
 import * as destroy from './destroy.ts';
+import * as save from './save.ts';
+import * as restore from './restore.ts';
 import * as boot from './boot.ts';
 import * as create from './create.ts';
 import * as host from './host.ts';
@@ -30,9 +32,9 @@ export interface Verb {
 }
 
 export const verbs: Verb[] = [
-  // managing (through the controller); still to come: save, restore, migrate
+  // managing (through the controller); still to come: migrate
   up, diff, get, list, describe, events, consoleVerb, logs, top,
-  start, stop, restart, pause, unpause, shutdown, reboot, destroy,
+  start, stop, restart, pause, unpause, shutdown, reboot, destroy, save, restore,
   // standalone:
   validate,
   importXl,
