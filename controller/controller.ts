@@ -15,6 +15,9 @@ import type { Domain } from '../crds/index.ts';
 import { ipForMac, type NetworkApi } from '../runtime/api.ts';
 import { runGateway, type RunningGateway } from './gateway/index.ts';
 import { httpProbe, tcpProbe } from './gateway/probe.ts';
+import { HostRegistry } from './hosts/registry.ts';
+import { HostScheduler } from './hosts/scheduler.ts';
+import type { Host } from '../crds/index.ts';
 
 export interface ControllerOptions {
   manifestsDir: string;
@@ -34,8 +37,10 @@ export interface ControllerOptions {
   recordConsoles?: boolean;
   /** diagnostics (one line each) */
   log?: (line: string) => void;
-  /** the host's event stream broke (the host died or restarted) */
+  /** the local host's event stream broke (the host died or restarted) */
   onHostLost?: (err: unknown) => void;
+  /** each host's heartbeat period (ms, default 5 s) */
+  heartbeatMs?: number;
   /**
    * Run the gateway onto the guests' segment (DESIGN.md §5): it forwards the declared
    * interfaces' ports from 127.0.0.1 and runs TCP/HTTP readiness probes. Default: on when the
@@ -43,6 +48,8 @@ export interface ControllerOptions {
    */
   gateway?: boolean;
 }
+
+const LOCAL = 'local';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export type DomainWatcher = (type: WatchEventType, obj: Domain) => void;
@@ -64,10 +71,11 @@ export class Controller {
   readonly observed: ObservedDomains;
   readonly consoles: ConsoleFollowers;
   readonly reconciler: DomainReconciler;
+  /** every host: `local` and the declared Hosts (controller/hosts) */
+  readonly hosts: HostRegistry;
   private watcher?: ManifestWatcher;
   private workers?: Promise<void>;
   private resyncTimer?: () => void;
-  private eventStream?: { close(): void };
   private stopped = false;
   private sourceChain: Promise<unknown> = Promise.resolve();
   private watchers = new Set<DomainWatcher>();
@@ -75,6 +83,8 @@ export class Controller {
   /** names watchers have seen (ADDED once, then MODIFIED) */
   private reported = new Set<string>();
   private lastSent = new Map<string, string>();
+  private lastHostSent = new Map<string, string>();
+  private hostWatchers = new Set<(type: WatchEventType, obj: Host) => void>();
   private stats = { reconciles: 0, errors: 0, seconds: 0 };
   private readonly log: (line: string) => void;
 
@@ -85,18 +95,33 @@ export class Controller {
     this.store = new StateStore(opts.stateDir, (m) => this.log(m));
     this.desired = new DesiredState({ dir: opts.manifestsDir, allowPaths: opts.allowPaths });
     this.observed = new ObservedDomains(opts.hv, () => this.clock.now(), 1000);
-    this.consoles = new ConsoleFollowers(opts.hv, {
+    this.hosts = new HostRegistry({
+      local: opts.hv, localObserved: this.observed, clock: this.clock, heartbeatMs: opts.heartbeatMs, log: (m) => this.log(m),
+      // host events only enqueue keys (and keep each host's xl list cache current)
+      onDomainEvent: (_host, ev) => { if (this.known.has(ev.name) || this.desired.get(ev.name)) this.enqueue(ev.name); },
+      // whatever happened while we were not listening: look at everything again
+      onResync: () => { for (const name of this.known) this.enqueue(name); },
+      onLocalLost: (e) => this.opts.onHostLost?.(e),
+      // every host's switch joins the gateway's segment (DESIGN.md §5)
+      onConnected: (host, hv) => {
+        const net = hv as Partial<NetworkApi>;
+        if (host !== LOCAL && this.gw && typeof net.uplink === 'function') this.gw.attach(host, hv as unknown as NetworkApi);
+      },
+      onDisconnected: (host) => { if (host !== LOCAL) this.gw?.detach(host); },
+      onHostChange: (host) => this.hostChanged(host),
+    });
+    this.consoles = new ConsoleFollowers((name) => this.hvForDomain(name), {
       logsDir: this.store.logsDir, record: opts.recordConsoles, now: () => this.clock.now(),
       onChange: (name) => this.enqueue(name), report: (m) => this.log(m),
     });
     const uplink = (opts.hv as Partial<NetworkApi>).uplink;
     if (opts.gateway !== false && typeof uplink === 'function') {
-      this.gw = runGateway(opts.hv as unknown as NetworkApi, { log: (m) => this.log(m) });
+      this.gw = runGateway(opts.hv as unknown as NetworkApi, { hostName: LOCAL, log: (m) => this.log(m) });
     }
     const node = this.gw?.gateway.node;
     this.reconciler = new DomainReconciler({
       hv: opts.hv, store: this.store, desired: this.desired, observed: this.observed, consoles: this.consoles,
-      clock: this.clock, timing: opts.timing ?? DEFAULT_TIMING, hostName: opts.hostName ?? 'local',
+      clock: this.clock, timing: opts.timing ?? DEFAULT_TIMING, hostName: opts.hostName ?? LOCAL, hosts: new HostScheduler(this.hosts),
       onChange: (name, obj) => this.changed(name, obj),
       ...(node ? { probe: (kind, ip, port, path, timeoutMs) => (kind === 'tcp' ? tcpProbe(node, ip, port, timeoutMs) : httpProbe(node, ip, port, path, timeoutMs)) } : {}),
     });
@@ -145,6 +170,11 @@ export class Controller {
     }
     for (const [file, objs] of byFile) this.desired.seed(file, objs);
     for (const r of records) this.known.add(r.name);
+    // what ran where before the restart still holds its memory there (placement counts it)
+    for (const r of records) {
+      const mem = (r.lastValid?.object.spec as { memory?: number } | undefined)?.memory;
+      if (r.status?.host && r.status.domid !== undefined && mem !== undefined) this.hosts.place(r.name, r.status.host, mem);
+    }
 
     this.watcher = watchManifests(this.opts.manifestsDir, (c) => {
       this.sourceChain = this.sourceChain
@@ -156,11 +186,12 @@ export class Controller {
     await this.sourceChain;
     for (const name of this.known) this.enqueue(name);
 
+    await this.hosts.start();
+    this.hosts.sync(this.desired.hosts());
     this.workers = runWorkers(this.queue, (key) => this.reconcileKey(key), {
       concurrency: this.opts.concurrency ?? 4,
       onError: (key, e, retry) => this.log(`reconcile ${key}: ${(e as Error).message}${retry !== undefined ? ` (retry in ${Math.round(retry)} ms)` : ''}`),
     });
-    this.followHost();
     const resync = () => {
       if (this.stopped) return;
       for (const name of this.known) this.enqueue(name);
@@ -173,6 +204,7 @@ export class Controller {
     for (const d of this.desired.problems()) this.log(formatDiagnostic(d));
     for (const name of this.desired.names()) this.known.add(name);
     for (const name of names) this.enqueue(name);
+    this.hosts.sync(this.desired.hosts());
     void this.syncForwards();
   }
 
@@ -183,7 +215,7 @@ export class Controller {
       return await this.reconciler.reconcile(key);
     } catch (e) {
       this.stats.errors++;
-      if (errorCode(e) === 'EHOSTDOWN') this.observed.invalidate();
+      if (errorCode(e) === 'EHOSTDOWN') for (const h of this.hosts.names()) this.hosts.observedFor(h)?.invalidate();
       throw e;
     } finally {
       this.stats.seconds += (performance.now() - t0) / 1000;
@@ -195,37 +227,38 @@ export class Controller {
     this.queue.add(keyFor('Domain', name));
   }
 
-  /** Host events only enqueue keys (and keep the xl list cache current); reconnects after a loss. */
-  private followHost(): void {
-    let delay = 100;
-    const loop = async () => {
-      while (!this.stopped) {
-        const stream = this.opts.hv.events();
-        this.eventStream = stream;
-        try {
-          await stream.ready;
-          // whatever happened while we were not listening: look at everything again
-          this.observed.invalidate();
-          for (const name of this.known) this.enqueue(name);
-          delay = 100;
-          for await (const ev of stream as AsyncIterable<DomainEvent>) {
-            this.observed.apply(ev);
-            if (this.known.has(ev.name) || this.desired.get(ev.name)) this.enqueue(ev.name);
-          }
-          if (this.stopped) return;
-          throw new Error('the host closed its event stream');
-        } catch (e) {
-          if (this.stopped) return;
-          this.observed.invalidate();
-          this.opts.onHostLost?.(e);
-          this.log(`host events: ${(e as Error).message}; reconnecting`);
-          for (const name of this.known) this.enqueue(name);
-          await new Promise((r) => setTimeout(r, delay));
-          delay = Math.min(delay * 2, 2000);
-        }
-      }
-    };
-    void loop();
+  /** The API of the host a Domain runs on (or is placed on); the local host when it has none yet. */
+  hvForDomain(name: string): HypervisorApi {
+    const host = this.reconciler.object(name)?.status?.host ?? this.hosts.placementOf(name)?.host;
+    return (host !== undefined ? this.hosts.hvFor(host) : undefined) ?? this.opts.hv;
+  }
+
+  private hostChanged(name: string): void {
+    const obj = this.hosts.host(name);
+    const text = obj ? JSON.stringify({ ...obj, status: { ...obj.status, lastHeartbeat: undefined, info: undefined } }) : '';
+    if (this.lastHostSent.get(name) === text) return;
+    const existed = this.lastHostSent.has(name);
+    if (obj) this.lastHostSent.set(name, text);
+    else this.lastHostSent.delete(name);
+    for (const w of this.hostWatchers) {
+      try {
+        w(obj ? (existed ? 'MODIFIED' : 'ADDED') : 'DELETED', obj ?? { apiVersion: 'xenoform.dev/v1alpha1', kind: 'Host', metadata: { name }, spec: {} });
+      } catch { /* a watcher's problem is its own */ }
+    }
+  }
+
+  /** Every Host, `local` first. */
+  listHosts(): Host[] {
+    return this.hosts.list();
+  }
+
+  getHost(name: string): Host | undefined {
+    return this.hosts.host(name);
+  }
+
+  watchHosts(fn: (type: WatchEventType, obj: Host) => void): () => void {
+    this.hostWatchers.add(fn);
+    return () => this.hostWatchers.delete(fn);
   }
 
   private changed(name: string, obj: Domain | undefined): void {
@@ -302,7 +335,7 @@ export class Controller {
     if (this.stopped) return;
     this.stopped = true;
     this.resyncTimer?.();
-    this.eventStream?.close();
+    this.hosts.stop();
     await this.watcher?.close();
     this.queue.shutDown();
     await this.workers;

@@ -19,6 +19,8 @@ import type { HostCapacity } from './placement.ts';
 export interface HostRegistryOptions {
   /** the local host's handle (`up` owns it: the registry never closes it) */
   local: HypervisorApi;
+  /** the local host's `xl list` cache, if the caller keeps one already */
+  localObserved?: ObservedDomains;
   clock: Clock;
   /** info() this often per host (default 5 s, as kubelet's node status updates are seconds apart) */
   heartbeatMs?: number;
@@ -94,14 +96,14 @@ export class HostRegistry {
     this.heartbeatMs = o.heartbeatMs ?? 5000;
   }
 
-  /** Starts following the local host. */
-  start(): void {
+  /** Starts following the local host; resolves after its first heartbeat. */
+  async start(): Promise<void> {
     const e = this.newEntry(LOCAL_HOST, true);
     e.hv = this.o.local;
-    e.observed = new ObservedDomains(e.hv, () => this.o.clock.now(), this.o.listMaxAgeMs ?? 1000);
+    e.observed = this.o.localObserved ?? new ObservedDomains(e.hv, () => this.o.clock.now(), this.o.listMaxAgeMs ?? 1000);
     this.entries.set(LOCAL_HOST, e);
     this.follow(e, e.hv);
-    void this.beat(e);
+    await this.beat(e);
   }
 
   private newEntry(name: string, local: boolean): Entry {
@@ -243,7 +245,8 @@ export class HostRegistry {
           if (e.local) this.o.onLocalLost?.(err);
           this.log(`host ${e.name} events: ${(err as Error).message}; reconnecting`);
           this.o.onResync?.(e.name);
-          await new Promise<void>((r) => this.o.clock.setTimer(delay, r));
+          // real time, as the socket's own retry would be: a fake clock must not stall reconnection
+          await new Promise<void>((r) => setTimeout(r, delay).unref?.());
           delay = Math.min(delay * 2, 2000);
         }
       }
@@ -275,6 +278,11 @@ export class HostRegistry {
   /** The `xl list` cache of a host. */
   observedFor(name: string): ObservedDomains | undefined {
     return this.entries.get(name)?.observed;
+  }
+
+  /** Hosts not heard from yet (connecting): what they run is not known. */
+  connecting(): string[] {
+    return this.names().filter((n) => this.entries.get(n)!.ready.status === 'Unknown');
   }
 
   /** Ready: the last heartbeat was answered. */

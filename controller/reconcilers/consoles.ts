@@ -18,6 +18,8 @@ export const LOG_FLUSH_MS = 500;
 interface Follower {
   name: string;
   domid: number;
+  /** the host's API the domain runs on (a domid is only unique on its host) */
+  hv: HypervisorApi;
   stream: ConsoleStream;
   fd?: number;
   pending: Uint8Array[];
@@ -42,7 +44,12 @@ export interface ConsoleOptions {
 export class ConsoleFollowers {
   private byName = new Map<string, Follower>();
 
-  constructor(private readonly hv: HypervisorApi, private readonly opts: ConsoleOptions) {}
+  /** `hv`: the one host, or the host each Domain runs on now (many hosts) */
+  constructor(private readonly hv: HypervisorApi | ((name: string) => HypervisorApi | undefined), private readonly opts: ConsoleOptions) {}
+
+  private hvOf(name: string): HypervisorApi | undefined {
+    return typeof this.hv === 'function' ? this.hv(name) : this.hv;
+  }
 
   logFile(name: string, previous = false): string {
     return join(this.opts.logsDir, `${name}${previous ? '.previous' : ''}.log`);
@@ -52,7 +59,9 @@ export class ConsoleFollowers {
   ensure(name: string, domid: number, pattern: string | undefined): void {
     const cur = this.byName.get(name);
     const re = pattern !== undefined ? safeRegExp(pattern) : undefined;
-    if (cur && cur.domid === domid && !cur.ended) {
+    const hv = this.hvOf(name);
+    if (!hv) return;
+    if (cur && cur.domid === domid && cur.hv === hv && !cur.ended) {
       if (String(cur.pattern) !== String(re)) { cur.pattern = re; cur.ready = undefined; }
       return;
     }
@@ -64,13 +73,13 @@ export class ConsoleFollowers {
     }
     let stream: ConsoleStream;
     try {
-      stream = this.hv.console(domid, { follow: true, since: 0 });
+      stream = hv.console(domid, { follow: true, since: 0 });
     } catch (e) {
       this.opts.report?.(`console of ${name} (domid ${domid}): ${(e as Error).message}`);
       return;
     }
     const f: Follower = {
-      name, domid, stream, written: 0, partial: '', pattern: re, listeners: new Set(), ended: false, pending: [],
+      name, domid, hv, stream, written: 0, partial: '', pattern: re, listeners: new Set(), ended: false, pending: [],
       fd: record ? this.openLog(name) : undefined,
     };
     this.byName.set(name, f);
