@@ -11,8 +11,9 @@
 //   GET  /apis/xenoform.dev/v1alpha1/domains/NAME/console  Upgrade: xenoform-console → raw bytes both ways
 //   GET  /api/v1/events                             {items} (?name=…, ?watch=1 → NDJSON)
 //   POST /diff                                      {objects, errors, prune} → {diffs}
-//   GET  /xl/list                                   the host's xl list rows
-//   GET  /xl/top                                    {info, stats}: one xentop sample
+//   GET  /apis/xenoform.dev/v1alpha1/hosts          HostList (?watch=1 → NDJSON {type, object}); /hosts/NAME a Host
+//   GET  /xl/list                                   every host's xl list rows, each with its host
+//   GET  /xl/top                                    {info, stats} of the local host, and {hosts: [{host, info, stats}]}
 //   GET  /metrics                                   Prometheus text
 // Errors: {"error": {"code", "message"}} with a 4xx/5xx status; never a stack trace.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { IntentRefusedError, planIntent, planSave, VERBS, type Verb } from './in
 import { metricsText } from './metrics.ts';
 import { parseSelector } from './selector.ts';
 import { openLog } from './streams.ts';
+import { HOSTS_PREFIX, xlListAll, xlTopAll } from './hosts.ts';
 
 export const API_PREFIX = '/apis/xenoform.dev/v1alpha1/domains';
 /** how long `save` waits for reconcile to write the image (a large domain takes a while) */
@@ -88,8 +90,14 @@ export class ApiServer {
       const p = url.pathname;
       if (req.method === 'GET' && p === '/healthz') return json(res, 200, { ok: true, ...this.o.info });
       if (req.method === 'GET' && p === '/metrics') return text(res, 200, metricsText(c), 'text/plain; version=0.0.4');
-      if (req.method === 'GET' && p === '/xl/list') return json(res, 200, { items: await c.opts.hv.list() });
-      if (req.method === 'GET' && p === '/xl/top') return json(res, 200, { info: await c.opts.hv.info(), stats: await c.opts.hv.stats() });
+      if (req.method === 'GET' && p === '/xl/list') return json(res, 200, await xlListAll(c));
+      if (req.method === 'GET' && p === '/xl/top') {
+        const hosts = await xlTopAll(c);
+        const local = hosts[0];
+        if (!local?.info) throw Object.assign(new Error(local?.error ?? 'the local host does not answer'), { code: 'EHOSTDOWN' });
+        return json(res, 200, { info: local.info, stats: local.stats, hosts });
+      }
+      if (req.method === 'GET' && (p === HOSTS_PREFIX || p.startsWith(HOSTS_PREFIX + '/'))) return this.hosts(req, res, p, q);
       if (req.method === 'GET' && p === '/api/v1/events') return await this.events(req, res, q);
       if (req.method === 'POST' && p === '/diff') return await this.diff(req, res);
       if (req.method === 'POST' && p === '/xl/restore') return await this.restore(req, res);
@@ -106,6 +114,19 @@ export class ApiServer {
     } catch (e) {
       fail(res, e);
     }
+  }
+
+  private hosts(req: IncomingMessage, res: ServerResponse, p: string, q: URLSearchParams): void {
+    const c = this.o.controller;
+    const name = p === HOSTS_PREFIX ? undefined : decodeURIComponent(p.slice(HOSTS_PREFIX.length + 1));
+    if (name !== undefined && (!name || name.includes('/'))) throw new HttpError(404, 'NotFound', `no route ${p}`);
+    const items = name === undefined ? c.listHosts() : [c.getHost(name)].filter((h) => h !== undefined);
+    if (name !== undefined && items.length === 0) throw new HttpError(404, 'NotFound', `Host ${JSON.stringify(name)} not found (hosts: ${c.hosts.names().join(', ')})`);
+    if (q.get('watch') !== '1') return json(res, 200, name === undefined ? { apiVersion: 'xenoform.dev/v1alpha1', kind: 'HostList', items } : items[0]);
+    this.stream(req, res, (send) => {
+      for (const h of items) send({ type: 'ADDED', object: h });
+      return c.watchHosts((type, obj) => { if (name === undefined || obj.metadata.name === name) send({ type, object: obj }); });
+    });
   }
 
   private must(name: string) {
@@ -277,7 +298,7 @@ export class ApiServer {
     if (!d) return refuse(404, 'NotFound', `Domain ${JSON.stringify(name)} not found`);
     const domid = d.status?.domid;
     if (domid === undefined) return refuse(409, 'NotRunning', `Domain ${name} has no running domain (phase ${d.status?.phase ?? 'Pending'})`);
-    const hv = this.o.controller.opts.hv;
+    const hv = this.o.controller.hvForDomain(name);
     let total = 0;
     try { for await (const ch of hv.console(domid, { follow: false })) total += ch.length; } catch (e) { return refuse(409, errorCode(e), (e as Error).message); }
     const stream = hv.console(domid, { follow: true, since: Math.max(0, total - 2048) });

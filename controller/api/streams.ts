@@ -22,7 +22,7 @@ export async function openLog(c: Controller, name: string, opts: { follow: boole
   const domid = opts.previous ? undefined : c.get(name)?.status?.domid;
   if (domid !== undefined) {
     try {
-      const s = c.opts.hv.console(domid, { follow: opts.follow });
+      const s = c.hvForDomain(name).console(domid, { follow: opts.follow });
       await s.ready;
       return { chunks: s, close: () => s.close() };
     } catch (e) {
