@@ -295,7 +295,7 @@ export function restoreDomain(host: Host, bytes: Uint8Array, opts: RestoreOption
         const nvif = Array.isArray(img.devices.vifs) ? img.devices.vifs.length : 0;
         const fe = (i: number) => `/local/domain/${d.id}/device/vif/${i}/state`;
         const states = Array.from({ length: nvif }, (_, i) => host.xenstored.readString(fe(i)));
-        restoreVifs(host.net, d.id, img.devices.vifs);
+        restoreVifs(host.net, d.id, img.devices.vifs, { announce: !pre }); // a migration announces at activation
         states.forEach((st, i) => {
           if (st !== undefined && /^[34]$/.test(st)) host.xenstored.write(fe(i), st);
         });

@@ -163,7 +163,10 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       // COMMIT went out and ACTIVE never came back: the target may be running the domain.
       throw new MigrationError('EPROTO', `migration of ${d.name}: ${why}; the target may have activated it, so it is left paused here for the controller to decide`, 'paused-unknown');
     }
-    if (pausedAt && !d.dying) d.unpause();
+    if (pausedAt && !d.dying) {
+      d.unpause();
+      host.net.announce(d.id); // the target's prepared copy may have drawn its MAC away
+    }
     if (e instanceof MigrationError) throw e;
     const code = (e as { code?: unknown }).code;
     throw new MigrationError(

@@ -50,17 +50,23 @@ export class MigrationChannel {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.fail(new WireError('CLOSED', `connection failed: ${e.message}`)));
     socket.on('close', () => this.fail(new WireError('CLOSED', 'the other host closed the connection')));
+    // An HTTP server's sockets allow half-open connections: the peer's FIN is only 'end'.
+    socket.on('end', () => {
+      this.fail(new WireError('CLOSED', 'the other host closed the connection'));
+      socket.destroy();
+    });
     (socket as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     if (head?.length) this.onData(head);
   }
 
+  /** The connection is gone (a record that failed its checksum leaves it open for an ERROR). */
   get closed(): boolean {
-    return this.failure !== undefined;
+    return this.socket.destroyed || this.failure?.code === 'CLOSED';
   }
 
   /** Queue a record; false when the socket's buffer is full (await drained()). */
   send(type: MessageType, payload: Uint8Array = new Uint8Array(0)): boolean {
-    if (this.failure) throw this.failure;
+    if (this.closed) throw this.failure ?? new WireError('CLOSED', 'the connection was closed');
     const h = Buffer.alloc(HEADER);
     h[0] = type;
     h.writeUInt32LE(payload.length, 1);
@@ -76,7 +82,7 @@ export class MigrationChannel {
 
   /** Resolves once the socket has room again (or fails with the connection). */
   drained(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(this.failure ?? new WireError('CLOSED', 'the connection was closed'));
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = () => { this.socket.off('drain', done); this.socket.off('close', done); this.failure ? reject(this.failure) : resolve(); };
@@ -142,10 +148,10 @@ export class MigrationChannel {
     }
   }
 
-  /** A broken stream: remember why (the reader learns it), and drop the connection. */
+  /** A broken stream: the reader learns why and answers ERROR; nothing more is read. */
   private abort(e: WireError): void {
+    this.buf = Buffer.alloc(0);
     this.fail(e);
-    this.socket.destroy();
   }
 
   private fail(e: WireError): void {
