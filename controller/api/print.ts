@@ -2,7 +2,7 @@
 // NAME first, blank for unknown, ages as kubectl's HumanDuration), `xl list`'s columns, and a
 // `kubectl describe`-like page.
 import { stringify } from 'yaml';
-import type { Condition, Domain, DomainList } from '../../crds/index.ts';
+import type { Condition, Domain, DomainList, Host, HostList } from '../../crds/index.ts';
 import type { DomainRow } from '../hypervisor.ts';
 import type { ObjectEvent } from '../store/index.ts';
 
@@ -56,14 +56,79 @@ export function domainsTable(items: Domain[], wide: boolean): string {
   return table(wide ? DOMAIN_HEADER_WIDE : DOMAIN_HEADER, items.map((d) => domainRow(d, wide)));
 }
 
-export function formatObject(v: Domain | DomainList, format: 'json' | 'yaml'): string {
+export const HOST_HEADER = ['NAME', 'ADDRESS', 'STATUS', 'DOMAINS', 'MEMORY', 'AGE'];
+export const HOST_HEADER_WIDE = [...HOST_HEADER, 'XEN', 'FREE', 'CPUS', 'HEARTBEAT', 'REASON'];
+
+/** A Host's row: MEMORY is what placement counts, allocated/capacity in MiB. */
+export function hostRow(h: Host, wide: boolean, now = Date.now()): string[] {
+  const s = h.status ?? {};
+  const ready = s.conditions?.find((c) => c.type === 'Ready');
+  const row = [
+    h.metadata.name,
+    h.spec.address ?? '<local>',
+    s.phase ?? 'Unknown',
+    s.info?.domains !== undefined ? String(s.info.domains) : '',
+    `${s.allocated?.memoryMiB ?? 0}/${s.capacity?.memoryMiB ?? '?'}Mi`,
+    age(h.metadata.creationTimestamp, now),
+  ];
+  if (!wide) return row;
+  return [...row, s.info?.xenVersion ?? '', s.info?.memoryFreeMiB !== undefined ? `${s.info.memoryFreeMiB}Mi` : '', String(s.capacity?.cpus ?? ''), s.lastHeartbeat ? `${age(s.lastHeartbeat, now)} ago` : '<never>', ready?.status === 'True' ? '' : (ready?.reason ?? '')];
+}
+
+export function hostsTable(items: Host[], wide: boolean): string {
+  if (items.length === 0) return 'No resources found.';
+  return table(wide ? HOST_HEADER_WIDE : HOST_HEADER, items.map((h) => hostRow(h, wide)));
+}
+
+/** `kubectl describe node`-like: address, capacity, allocation, what the host reports, conditions. */
+export function describeHost(h: Host, domains: Domain[], now = Date.now()): string {
+  const s = h.status ?? {};
+  const kv = (k: string, v: unknown) => `${(k + ':').padEnd(22)}${v === undefined || v === '' ? '<none>' : String(v)}`;
+  const placed = domains.filter((d) => d.status?.host === h.metadata.name);
+  return [
+    kv('Name', h.metadata.name),
+    kv('Address', h.spec.address ?? '<local: the host `up` started or found>'),
+    kv('Token File', h.spec.tokenFile),
+    kv('Creation Timestamp', h.metadata.creationTimestamp),
+    kv('Phase', s.phase),
+    kv('Last Heartbeat', s.lastHeartbeat ? `${s.lastHeartbeat} (${age(s.lastHeartbeat, now)} ago)` : '<never>'),
+    'Capacity:',
+    `  ${kv('Memory', s.capacity?.memoryMiB !== undefined ? `${s.capacity.memoryMiB} MiB${h.spec.capacity?.memoryMiB === undefined ? ' (reported by the host)' : ''}` : undefined)}`,
+    `  ${kv('CPUs', s.capacity?.cpus)}`,
+    'Allocated:',
+    `  ${kv('Memory', `${s.allocated?.memoryMiB ?? 0} MiB`)}`,
+    `  ${kv('Domains', s.allocated?.domains ?? 0)}`,
+    'Host Info:',
+    `  ${kv('Xen Version', s.info?.xenVersion)}`,
+    `  ${kv('Xenoform Version', s.info?.version)}`,
+    `  ${kv('Memory Total', s.info?.memoryTotalMiB !== undefined ? `${s.info.memoryTotalMiB} MiB` : undefined)}`,
+    `  ${kv('Memory Free', s.info?.memoryFreeMiB !== undefined ? `${s.info.memoryFreeMiB} MiB` : undefined)}`,
+    `  ${kv('Physical CPUs', s.info?.pcpus)}`,
+    `  ${kv('Domains Running', s.info?.domains)}`,
+    'Conditions:',
+    (s.conditions?.length
+      ? table(['  Type', 'Status', 'Reason', 'Last Transition', 'Message'], s.conditions.map((c) => [`  ${c.type}`, c.status, c.reason ?? '', age(c.lastTransitionTime, now), c.message ?? '']))
+      : '  <none>'),
+    'Domains:',
+    placed.length ? table(['  Name', 'Status', 'Domid', 'Memory'], placed.map((d) => [`  ${d.metadata.name}`, d.status?.phase ?? '', d.status?.domid !== undefined ? String(d.status.domid) : '', String(d.spec.memory ?? '')])) : '  <none>',
+  ].join('\n');
+}
+
+export function formatObject(v: Domain | DomainList | Host | HostList, format: 'json' | 'yaml'): string {
   return format === 'json' ? JSON.stringify(v, null, 2) : stringify(v, { lineWidth: 0 }).trimEnd();
 }
 
-/** `xl list` (tools/xl/xl_list.c: "%-40s %5d %5lu %5d     %s %8.1f"). */
-export function xlList(rows: DomainRow[]): string {
-  const head = `${'Name'.padEnd(40)}${'ID'.padStart(6)}${'Mem'.padStart(6)} VCPUs\tState\tTime(s)`;
-  return [head, ...rows.map((r) => `${r.name.padEnd(40)} ${String(r.id).padStart(5)} ${String(r.memoryMiB).padStart(5)} ${String(r.vcpus).padStart(5)}     ${r.state} ${r.cpuTimeS.toFixed(1).padStart(8)}`)].join('\n');
+/**
+ * `xl list` (tools/xl/xl_list.c: "%-40s %5d %5lu %5d     %s %8.1f"). With rows of more than one
+ * host, a HOST column comes first (each host has its own Domain-0 and domid space); with one
+ * host, xl's columns exactly.
+ */
+export function xlList(rows: (DomainRow & { host?: string })[], withHost = new Set(rows.map((r) => r.host ?? '')).size > 1): string {
+  const multi = withHost;
+  const hw = multi ? Math.max(4, ...rows.map((r) => (r.host ?? '').length)) + 1 : 0;
+  const pre = (h: string) => (multi ? h.padEnd(hw) : '');
+  const head = `${pre('Host')}${'Name'.padEnd(40)}${'ID'.padStart(6)}${'Mem'.padStart(6)} VCPUs\tState\tTime(s)`;
+  return [head, ...rows.map((r) => `${pre(r.host ?? '')}${r.name.padEnd(40)} ${String(r.id).padStart(5)} ${String(r.memoryMiB).padStart(5)} ${String(r.vcpus).padStart(5)}     ${r.state} ${r.cpuTimeS.toFixed(1).padStart(8)}`)].join('\n');
 }
 
 export const EVENT_HEADER = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];

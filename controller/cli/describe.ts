@@ -1,8 +1,10 @@
 // xenoform describe domain NAME — spec, status, conditions and recent events (kubectl describe).
+// xenoform describe host NAME — address, capacity, allocation, host info, conditions, its domains.
 import type { Command } from 'commander';
-import type { Domain } from '../../crds/index.ts';
+import type { Domain, DomainList, Host } from '../../crds/index.ts';
+import { HOSTS_PREFIX } from '../api/hosts.ts';
 import { ControllerClient } from '../api/client.ts';
-import { describeDomain } from '../api/print.ts';
+import { describeDomain, describeHost } from '../api/print.ts';
 import { API_PREFIX } from '../api/server.ts';
 import { UsageError } from '../errors.ts';
 import type { ObjectEvent } from '../store/index.ts';
@@ -12,16 +14,25 @@ import { out, resolveStateDir } from './context.ts';
 export function register(program: Command): void {
   program
     .command('describe')
-    .description('show a Domain: spec, status, conditions, recent events')
-    .argument('<kind>', 'domain')
-    .argument('<name>', 'the Domain\'s name')
+    .description('show a Domain (spec, status, conditions, recent events) or a Host')
+    .argument('<kind>', 'domain or host')
+    .argument('<name>', 'the Domain\'s or Host\'s name')
     .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
-      if (!['domain', 'domains', 'dom', 'xd'].includes(kind.toLowerCase())) throw new UsageError(`unknown kind ${JSON.stringify(kind)} (known: domain)`);
+      const isHost = ['host', 'hosts', 'xh'].includes(kind.toLowerCase());
+      if (!['domain', 'domains', 'dom', 'xd'].includes(kind.toLowerCase()) && !isHost) throw new UsageError(`unknown kind ${JSON.stringify(kind)} (known: domain, host)`);
       const client = new ControllerClient(resolveStateDir(cmd));
+      if (isHost) {
+        const h = await client.get<Host>(`${HOSTS_PREFIX}/${encodeURIComponent(name)}`);
+        const domains = await client.get<DomainList>(API_PREFIX);
+        return out(describeHost(h, domains.items));
+      }
       const d = await client.get<Domain>(`${API_PREFIX}/${encodeURIComponent(name)}`);
       const ev = await client.get<{ items: ObjectEvent[] }>(`/api/v1/events?name=${encodeURIComponent(name)}`);
       const text = describeDomain(d, ev.items);
-      out(`${text}${ioSection(d, await client.get<{ stats: HostStats }>('/xl/top').then((r) => r.stats).catch(() => undefined))}`);
+      // the counters of the host it runs on (domids are per host)
+      const top = await client.get<{ stats: HostStats; hosts?: { host: string; stats?: HostStats }[] }>('/xl/top').catch(() => undefined);
+      const stats = top?.hosts ? top.hosts.find((h) => h.host === d.status?.host)?.stats : top?.stats;
+      out(`${text}${ioSection(d, stats)}`);
     });
 }
 

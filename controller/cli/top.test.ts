@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { topRows } from './top.ts';
+import { clusterRows, topRows } from './top.ts';
+import { hostsTable, xlList } from '../api/print.ts';
 
 const info = { version: '0', xenVersion: '4.19', memoryTotalMiB: 1024, memoryFreeMiB: 512, pcpus: 1, clock: 'wall' as const, uptimeS: 1, domains: 1, pid: 1 };
 const dom = (cpuNs: number) => ({
@@ -13,6 +14,13 @@ describe('top (xentop columns)', () => {
     const cur = { info, stats: { timeNs: 3e9, domains: [dom(1.5e9)] } };
     const [row] = topRows(cur, prev);
     expect(row).toMatchObject({ name: 'web', cpuSec: 1, cpuPct: 50, memKiB: 262144, memPct: 25, maxMemPct: 50, vcpus: 2, vbdRd: 5, vbdWsect: 8 });
+  });
+
+  it('across hosts: rows of every host that answered, CPU(%) from that host\'s own previous sample', () => {
+    const prev = { info, stats: { timeNs: 1e9, domains: [] }, hosts: [{ host: 'local', info, stats: { timeNs: 1e9, domains: [dom(0)] } }, { host: 'b', info, stats: { timeNs: 1e9, domains: [dom(0.5e9)] } }] };
+    const cur = { info, stats: { timeNs: 3e9, domains: [] }, hosts: [{ host: 'local', info, stats: { timeNs: 3e9, domains: [dom(0)] } }, { host: 'b', info, stats: { timeNs: 3e9, domains: [dom(1.5e9)] } }, { host: 'c', error: 'unauthorized' }] };
+    const rows = clusterRows(cur, prev);
+    expect(rows.map((r) => [r.host, r.name, r.cpuPct])).toEqual([['local', 'web', 0], ['b', 'web', 50]]);
   });
 
   it('without a previous sample CPU(%) is 0', () => {
@@ -31,5 +39,21 @@ describe('describe: the I/O section', () => {
     expect(text).toContain('127.0.0.1:8080 -> 10.1.2.3:80');
     expect(text).toContain('VBD_RD 5  VBD_WR 6  VBD_RSECT 7  VBD_WSECT 8');
     expect(ioSection(d, undefined)).toBe('');
+  });
+});
+
+describe('list and get hosts', () => {
+  const row = (name: string, id: number, host?: string) => ({ name, id, memoryMiB: 32, vcpus: 1, state: '-b----', cpuTimeS: 0.5, ...(host ? { host } : {}) });
+  it('keeps xl list\'s columns with one host, and puts HOST first with several', () => {
+    expect(xlList([row('Domain-0', 0, 'local'), row('web', 1, 'local')], false).split('\n')[0]).toMatch(/^Name\s+ID\s+Mem\s+VCPUs\tState\tTime\(s\)$/);
+    const multi = xlList([row('Domain-0', 0, 'local'), row('Domain-0', 0, 'b'), row('web', 1, 'b')], true).split('\n');
+    expect(multi[0]).toMatch(/^Host\s+Name\s+ID/);
+    expect(multi[3]).toMatch(/^b\s+web\s+1\s+32\s+1/);
+  });
+
+  it('prints hosts with kubectl-like columns, MEMORY as allocated/capacity', () => {
+    const t = hostsTable([{ apiVersion: 'xenoform.dev/v1alpha1', kind: 'Host', metadata: { name: 'b', creationTimestamp: new Date().toISOString() }, spec: { address: '127.0.0.1:7001' }, status: { phase: 'Ready', info: { domains: 2 }, capacity: { memoryMiB: 1024 }, allocated: { memoryMiB: 64 } } }], false);
+    expect(t).toMatch(/^NAME\s+ADDRESS\s+STATUS\s+DOMAINS\s+MEMORY\s+AGE/);
+    expect(t).toMatch(/\nb\s+127\.0\.0\.1:7001\s+Ready\s+2\s+64\/1024Mi\s+\d+s/);
   });
 });

@@ -63,6 +63,8 @@ export function register(program: Command): void {
       const controller: Controller = new Controller({
         manifestsDir, stateDir, hv: host.hv, allowPaths: opts.allowPath, timing,
         concurrency: positive('--concurrency', opts.concurrency, 4), resyncMs: positive('--resync', opts.resync, 60) * 1000,
+        // hosts' heartbeats follow --clock-scale too (never more often than 5 a second)
+        heartbeatMs: Math.max(200, 5000 / scale),
         log,
         onHostLost: () => {
           // A host this command started and that died (kill -9: a power cut for its domains) is
