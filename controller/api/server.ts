@@ -20,6 +20,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Controller } from '../controller.ts';
+import { LOCAL_HOST } from '../../crds/index.ts';
 import { errorCode, socketLive } from '../hypervisor.ts';
 import { NotFoundError, XenoformError } from '../errors.ts';
 import { diffDomains, type DiffInput } from './diff.ts';
@@ -232,18 +233,26 @@ export class ApiServer {
    */
   private async restore(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const c = this.o.controller;
-    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { file?: unknown };
-    if (typeof body.file !== 'string' || body.file === '') throw new HttpError(400, 'BadRequest', 'expected {file: "/absolute/path"}');
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { file?: unknown; host?: unknown };
+    if (typeof body.file !== 'string' || body.file === '') throw new HttpError(400, 'BadRequest', 'expected {file: "/absolute/path", host?: "HOST"}');
+    if (body.host !== undefined && typeof body.host !== 'string') throw new HttpError(400, 'BadRequest', 'host must be a Host\'s name');
     const file = body.file;
+    // the host named, else the one a Domain was saved on to this file, else the local host
+    const host = body.host ?? c.store.savedTo(file)?.host;
+    const hv = host !== undefined ? c.hosts.hvFor(host) : c.opts.hv;
+    if (!hv) {
+      if (!c.hosts.has(host!)) throw new HttpError(404, 'NotFound', `cannot restore ${file}: no Host named ${JSON.stringify(host)}`);
+      throw new HttpError(503, 'EHOSTDOWN', `cannot restore ${file}: Host ${host} is not connected`);
+    }
     let info;
     try {
-      info = await c.opts.hv.restore(file);
+      info = await hv.restore(file);
     } catch (e) {
       const code = errorCode(e);
       if (code === 'EHOSTDOWN') throw e;
       throw new HttpError(code === 'EEXIST' ? 409 : 422, code, `cannot restore ${file}: ${(e as Error).message}`);
     }
-    c.observed.put(info, true);
+    ((host !== undefined ? c.hosts.observedFor(host) : undefined) ?? c.observed).put(info, true);
     const name = info.name;
     const declared = c.desired.get(name)?.object !== undefined;
     let message: string;
@@ -252,11 +261,11 @@ export class ApiServer {
       // restore brings it back: a `stop` recorded since the save does not shut it down again
       if (c.store.intentsOf(name).stopped) await c.store.updateIntents(name, (i) => { i.stopped = false; }, 'restore', now);
       c.enqueue(name);
-      message = `Domain ${name} restored from ${file} (domid ${info.domid}); the controller manages it again`;
+      message = `Domain ${name} restored from ${file} (domid ${info.domid}${host !== undefined && host !== LOCAL_HOST ? ` on host ${host}` : ''}); the controller manages it again`;
     } else {
       message = `domain ${name} restored from ${file} (domid ${info.domid}); no Domain manifest declares ${JSON.stringify(name)}, so it runs unmanaged (see \`xenoform list\`)`;
     }
-    json(res, 200, { name, domid: info.domid, file, managed: declared, message });
+    json(res, 200, { name, domid: info.domid, file, host: host ?? null, managed: declared, message });
   }
 
   private async log(req: IncomingMessage, res: ServerResponse, name: string, q: URLSearchParams): Promise<void> {

@@ -12,9 +12,10 @@ export function register(program: Command): void {
     .command('restore')
     .description('restore a domain saved with `save` from FILE (xl restore); a Domain of its name manages it again')
     .argument('<file>', 'the image file on the host (relative to the current directory)')
-    .action(async (file: string, _opts: unknown, cmd: Command) => {
+    .option('--host <host>', 'the Host to restore on (default: the one the Domain was saved on, else the local host)')
+    .action(async (file: string, opts: { host?: string }, cmd: Command) => {
       const client = new ControllerClient(resolveStateDir(cmd));
-      const r = await client.post<{ message: string }>('/xl/restore', { file: resolve(file) });
+      const r = await client.post<{ message: string }>('/xl/restore', { file: resolve(file), ...(opts.host !== undefined ? { host: opts.host } : {}) });
       out(r.message);
     });
 }

@@ -86,6 +86,8 @@ export interface SavedImage {
   at: string;
   /** the domain that was saved */
   domid?: number;
+  /** the Host it was saved on (where the image file is) */
+  host?: string;
 }
 
 export type OneShot = 'start' | 'restart' | 'reboot' | 'shutdown' | 'destroy' | 'save';

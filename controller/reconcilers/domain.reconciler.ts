@@ -341,7 +341,7 @@ export class DomainReconciler {
     if (p.checkpoint) {
       try { latest = await this.site(name).hv.domain(p.domid); } catch { /* gone meanwhile: the next look says */ }
     } else {
-      await this.d.store.updateIntents(name, (i) => { i.saved = { file: p.file, at: at.toISOString(), domid: p.domid }; }, 'saved', at);
+      await this.d.store.updateIntents(name, (i) => { i.saved = { file: p.file, at: at.toISOString(), domid: p.domid, host: this.site(name).host }; }, 'saved', at);
       this.site(name).observed.remove(name, p.domid);
     }
     const message = p.checkpoint

@@ -122,6 +122,12 @@ export class StateStore {
     return this.intents.get(name) ?? noIntents();
   }
 
+  /** The Domain held down by a save to `file`, if any (restore goes to the host it was saved on). */
+  savedTo(file: string): { name: string; host?: string } | undefined {
+    for (const [name, i] of this.intents) if (i.saved?.file === file) return { name, host: i.saved.host };
+    return undefined;
+  }
+
   /** Changes a Domain's intents and saves them before resolving (the verb then returns). */
   async updateIntents(name: string, change: (i: IntentRecord) => void, label: string, at: Date): Promise<IntentRecord> {
     this.checkName(name);
