@@ -39,7 +39,7 @@ interface Hello {
   vcpus: number;
   populated: Uint8Array;
   paused: boolean;
-  disks: { source: string; target: string; mode: string }[];
+  disks: { source: string; target: string; mode: string; probe: string }[];
 }
 
 export class IncomingDomain {
@@ -95,8 +95,10 @@ export class IncomingDomain {
     if (!this.env.claim(h.name, this)) throw new MigrationError('EEXIST', `a domain named "${h.name}" already exists or is arriving on this host`);
     this.claimed = true;
     for (const disk of h.disks) {
-      // Shared storage only: the image must be the same file here (a directory both hosts see).
-      if (!existsSync(disk.source)) throw new MigrationError('ENOENT', `disk ${disk.target}: image ${disk.source} is not reachable from this host (the hosts must share its directory; block migration is not supported)`);
+      // Shared storage only: the source's probe file beside the image must be visible here.
+      if (!existsSync(disk.probe)) {
+        throw new MigrationError('ENOENT', `disk ${disk.target}: the directory of ${disk.source} is not shared with this host (block migration is not supported; put the image in a directory both hosts see)`);
+      }
     }
     let count = 0;
     for (const x of h.populated) count += x;
@@ -184,6 +186,6 @@ function checkHello(v: Record<string, unknown>, hostId: string): Hello {
   const populated = typeof v.populated === 'string' ? new Uint8Array(Buffer.from(v.populated, 'base64')) : bad('populated');
   if (populated.length !== maxPages || populated.some((x) => x > 1)) bad('populated does not map maxPages pages');
   const disks = Array.isArray(v.disks) ? v.disks : bad('disks');
-  for (const x of disks) if (!x || typeof x.source !== 'string' || typeof x.target !== 'string') bad('disk');
+  for (const x of disks) if (!x || typeof x.source !== 'string' || typeof x.target !== 'string' || typeof x.probe !== 'string') bad('disk');
   return { name, pages, maxPages, vcpus, populated, paused: v.paused === true, disks };
 }

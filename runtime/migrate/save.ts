@@ -8,6 +8,7 @@ import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import { grantTablesOf } from '../hv/grant.ts';
 import { PGT_l1, PGT_l3 } from '../mem/pagetype.ts';
+import { m2pOf } from '../mem/m2p.ts';
 import { blockDevicesOf } from '../devices/block/index.ts';
 import { saveVifs } from '../devices/net/persist.ts';
 import { saveXsConn } from './xs-conn.ts';
@@ -43,13 +44,27 @@ export const P2M_NONE = 0;
 export const P2M_ZERO = 1;
 export const P2M_DATA = 2;
 
-/** Reverse map of the domain's frames: machine frame → pfn, with Xen-shared pages after maxPages. */
-export function frameIndex(host: Host, d: Domain): Map<number, number> {
-  const m = new Map<number, number>();
-  for (let pfn = 0; pfn < d.p2m.length; pfn++) if (d.p2m[pfn]! >= 0) m.set(d.p2m[pfn]!, pfn);
-  m.set(d.sharedInfo.mfn, d.maxPages);
-  grantTablesOf(host).tableOf(d).frames.forEach((mfn, i) => m.set(mfn, d.maxPages + 1 + i));
-  return m;
+/**
+ * Reverse lookup of the domain's frames: machine frame → pfn, with Xen-shared pages after
+ * maxPages. The M2P answers first (checked against the p2m, since the guest writes its own
+ * M2P entries); only a frame it gets wrong costs a full reverse map, built once.
+ */
+export function frameIndex(host: Host, d: Domain): (mfn: number) => number | undefined {
+  const m2p = m2pOf(host.mem);
+  const grantFrames = grantTablesOf(host).tableOf(d).frames;
+  let slow: Map<number, number> | undefined;
+  return (mfn) => {
+    const p = m2p.get(mfn);
+    if (p < d.maxPages && d.p2m[p] === mfn) return p;
+    if (mfn === d.sharedInfo.mfn) return d.maxPages;
+    const g = grantFrames.indexOf(mfn);
+    if (g >= 0) return d.maxPages + 1 + g;
+    if (!slow) {
+      slow = new Map();
+      for (let pfn = 0; pfn < d.p2m.length; pfn++) if (d.p2m[pfn]! >= 0) slow.set(d.p2m[pfn]!, pfn);
+    }
+    return slow.get(mfn);
+  };
 }
 
 /** Snapshot a domain (which the caller has paused) into image bytes. */
@@ -57,7 +72,7 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
   const pt = host.pageTypes;
   const index = frameIndex(host, d);
   const pfnOf = (mfn: number): number => {
-    const p = index.get(mfn);
+    const p = index(mfn);
     if (p === undefined || p >= d.maxPages) throw new SaveError('UNSAVEABLE', `domain ${d.id}: frame ${mfn} is not one of its pages`);
     return p;
   };
@@ -110,7 +125,7 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
     const page = pages.subarray(o + 4, o + 4100);
     page.set(f.u8.subarray(f.base, f.base + 4096));
     if (tableType.has(pfn)) {
-      rewriteTable(page, (mfn) => index.get(mfn), `pfn ${pfn} (l${tableType.get(pfn)})`);
+      rewriteTable(page, index, `pfn ${pfn} (l${tableType.get(pfn)})`);
     }
   });
 
@@ -156,7 +171,7 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
   for (let ref = 0; ref < grants.frames.length * 512; ref++) {
     const e = grants.entry(ref);
     if (e.flags === 0 && e.domid === 0 && e.frame === 0) continue;
-    const pfn = e.flags & 3 ? index.get(e.frame) : e.frame;
+    const pfn = e.flags & 3 ? index(e.frame) : e.frame;
     if (pfn === undefined) throw new SaveError('UNSAVEABLE', `grant ref ${ref} names frame ${e.frame}, not the domain's`);
     grantEntries.push({ ref, flags: e.flags, domid: e.domid, frame: pfn });
   }

@@ -12,6 +12,9 @@
  * left paused and the error says so; the controller, which sees both hosts, decides (one copy
  * running → the other goes).
  */
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
@@ -68,6 +71,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
   };
 
   outgoing.add(d);
+  let probes: DiskProbe[] = [];
   let logging = false;
   let pausedAt = 0;
   let committed = false;
@@ -76,12 +80,14 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     const populated = new Uint8Array(d.maxPages);
     for (let pfn = 0; pfn < d.maxPages; pfn++) if (d.p2m[pfn]! >= 0) populated[pfn] = 1;
     report('reserving');
+    probes = sharedDiskProbes(host, d);
     ch.sendJson(MSG.HELLO, {
       version: STREAM_VERSION, hostId: opts.hostId, name: d.name, pages: d.currentPages, maxPages: d.maxPages,
       vcpus: d.vcpus.length, weight: d.weight, cap: d.cap, paused: opts.paused === true || d.pauseCount > 0, populated: Buffer.from(populated).toString('base64'),
-      disks: blockDevicesOf(host).save(d.id).map((v) => ({ source: v.source, target: v.target, mode: v.mode })),
+      disks: probes.map((x) => ({ source: x.source, target: x.target, mode: x.mode, probe: x.probe })),
     });
     parseJson(await ch.expect(MSG.READY, ANSWER_TIMEOUT_MS));
+    removeProbes(probes);
 
     // Stage 1, iterative pre-copy while the guest runs.
     host.mem.beginDirtyLog();
@@ -174,8 +180,41 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       `migration of ${d.name} failed, and it keeps running here: ${why}`,
     );
   } finally {
+    removeProbes(probes);
     outgoing.delete(d);
   }
+}
+
+interface DiskProbe {
+  source: string;
+  target: string;
+  mode: string;
+  /** a file made beside the image for this migration: the target sees it iff the directory is shared */
+  probe: string;
+}
+
+/**
+ * A disk moves with its domain only through a directory both hosts see (the image itself is
+ * not copied). The same path on the target is not proof — it may be another file — so the
+ * source makes a uniquely named probe file beside each image, and the target looks for it.
+ */
+function sharedDiskProbes(host: Host, d: Domain): DiskProbe[] {
+  const out: DiskProbe[] = [];
+  try {
+    for (const v of blockDevicesOf(host).save(d.id)) {
+      const probe = join(dirname(v.source), `.${basename(v.source)}.xenoform-migrate-${randomBytes(8).toString('hex')}`);
+      writeFileSync(probe, '', { flag: 'wx', mode: 0o600 });
+      out.push({ source: v.source, target: v.target, mode: v.mode, probe });
+    }
+  } catch (e) {
+    removeProbes(out);
+    throw new MigrationError('EINVAL', `cannot check the disks' directory for sharing: ${(e as Error).message}`);
+  }
+  return out;
+}
+
+function removeProbes(probes: DiskProbe[]): void {
+  for (const p of probes.splice(0)) rmSync(p.probe, { force: true });
 }
 
 /** The domain's pfns whose frames were written since the last call (and reset those bits). */

@@ -41,6 +41,10 @@ export class WireError extends Error {
 
 export class MigrationChannel {
   private buf: Buffer = Buffer.alloc(0);
+  /** chunks not yet joined to buf: joined only once a whole record is there (no quadratic copying) */
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  private need = HEADER;
   private readonly queue: Message[] = [];
   private waiter: { resolve: (m: Message) => void; reject: (e: Error) => void } | undefined;
   private failure: WireError | undefined;
@@ -129,11 +133,20 @@ export class MigrationChannel {
 
   private onData(chunk: Buffer): void {
     if (this.failure) return;
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.parts.push(chunk);
+    this.partsLen += chunk.length;
+    if (this.buf.length + this.partsLen < this.need) return;
+    this.buf = Buffer.concat([this.buf, ...this.parts]);
+    this.parts = [];
+    this.partsLen = 0;
+    this.need = HEADER;
     while (this.buf.length >= HEADER) {
       const len = this.buf.readUInt32LE(1);
       if (len > MAX_MESSAGE_BYTES) return this.abort(new WireError('TOO_LARGE', `a ${messageName(this.buf[0]!)} record of ${len} bytes exceeds ${MAX_MESSAGE_BYTES}`));
-      if (this.buf.length < HEADER + len) return;
+      if (this.buf.length < HEADER + len) {
+        this.need = HEADER + len;
+        return;
+      }
       const payload = this.buf.subarray(HEADER, HEADER + len);
       const sum = createHash('sha256').update(payload).digest();
       if (!sum.equals(this.buf.subarray(5, HEADER))) {
@@ -151,6 +164,7 @@ export class MigrationChannel {
   /** A broken stream: the reader learns why and answers ERROR; nothing more is read. */
   private abort(e: WireError): void {
     this.buf = Buffer.alloc(0);
+    this.parts = [];
     this.fail(e);
   }
 
