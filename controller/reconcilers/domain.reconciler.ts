@@ -90,7 +90,9 @@ export class DomainReconciler {
   private async placeOn(name: string, spec: DefaultedDomainSpec | undefined, rec: DomainRecord | undefined): Promise<Site | Unschedulable> {
     if (!this.d.hosts) return this.site(name);
     const prev = rec?.status;
-    return this.d.hosts.where(name, { host: spec?.host, memoryMiB: spec?.memory ?? 0, runningOn: prev?.domid !== undefined ? prev.host : undefined });
+    // a saved domain comes back where its image is: the host it was saved on
+    const host = spec?.host ?? this.d.store.intentsOf(name).saved?.host;
+    return this.d.hosts.where(name, { host, memoryMiB: spec?.memory ?? 0, runningOn: prev?.domid !== undefined ? prev.host : undefined });
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
