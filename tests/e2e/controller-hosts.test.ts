@@ -103,6 +103,12 @@ describe('xenoform up drives several hosts', () => {
     expect(described.stdout).toMatch(/ticker\s+Running/);
     expect(w.upErr).toMatch(/host c: NotReady \(Unauthorized\)/);
     expect(w.up?.exitCode).toBeNull();
+
+    // a restarted controller finds ticker on b and adopts it there (same domid, no restart)
+    expect(await w.stopUp('SIGTERM')).toBe(0);
+    await w.startUp();
+    const again = await w.waitDomain('ticker', (d) => d?.status?.phase === 'Running' && d.status.host === 'b', 30_000);
+    expect(again?.status).toMatchObject({ domid: t?.status?.domid, restarts: 0 });
   });
 
   it('a Host manifest may not redefine `local`: reported with file:line:col, the rest goes on', async () => {
