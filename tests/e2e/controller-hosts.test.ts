@@ -4,6 +4,7 @@
 // (with a HOST column); `c` is NotReady/Unauthorized, its Domain stays Pending saying why, and
 // nothing else is disturbed.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -122,5 +123,30 @@ describe('xenoform up drives several hosts', () => {
     const v = await w.cli(['validate', w.manifests]);
     expect(v.code).toBe(1);
     expect(v.stderr + v.stdout).toMatch(/local\.yaml:4:9: metadata\.name: "local" is the host/);
+  });
+
+  it('the gateway reaches a guest on a remote host: its port is served on 127.0.0.1 and its HTTP readiness probed', async () => {
+    const token = 'b-token-0123456789abcdef';
+    writeFileSync(join(w.manifests, 'b.token'), `${token}\n`, { mode: 0o600 });
+    const portB = await startTcpHost('b', join(w.manifests, 'b.token'));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    w.write('b.yaml', hostManifest('b', portB, 'b.token'));
+    w.write('web.yaml', manifest('web', 'httpd.elf', `  host: b\n  interfaces:\n    - ports:\n        - host: ${port}\n          guest: 80\n  readiness:\n    http:\n      port: 80\n`, 16));
+    await w.startUp();
+    const d = await w.waitDomain('web', (x) => cond(x, 'Ready')?.status === 'True', 30_000);
+    expect(d?.status?.host).toBe('b');
+    expect(cond(d, 'Ready')).toMatchObject({ reason: 'HttpProbeSucceeded' });
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ kernel: 'httpd' });
   });
 });
