@@ -333,17 +333,23 @@ export class DomainReconciler {
 
   /**
    * xl save [-c] on the host the domain runs on. Without checkpoint the host destroys the domain
-   * once the image is whole, and the `saved` intent is recorded before anything else looks, so
-   * runStrategy never starts the saved domain afresh.
+   * once the image is whole; the `saved` intent is recorded first (and dropped if the save
+   * fails), so that even a controller killed mid-save never starts the saved domain afresh —
+   * and a domain still running under a `saved` intent has it dropped (the machine's staleSaved).
    */
   private async saveDomain(name: string, p: { domid: number; file: string; checkpoint: boolean }, events: PendingEvent[], seq: number): Promise<DomainInfo | undefined> {
-    await this.site(name).hv.save(p.domid, p.file, { checkpoint: p.checkpoint });
     const at = new Date(this.d.clock.now());
+    if (!p.checkpoint) await this.d.store.updateIntents(name, (i) => { i.saved = { file: p.file, at: at.toISOString(), domid: p.domid, host: this.site(name).host }; }, 'saved', at);
+    try {
+      await this.site(name).hv.save(p.domid, p.file, { checkpoint: p.checkpoint });
+    } catch (e) {
+      if (!p.checkpoint) await this.forgetSaved(name, 'save failed');
+      throw e;
+    }
     let latest: DomainInfo | undefined;
     if (p.checkpoint) {
       try { latest = await this.site(name).hv.domain(p.domid); } catch { /* gone meanwhile: the next look says */ }
     } else {
-      await this.d.store.updateIntents(name, (i) => { i.saved = { file: p.file, at: at.toISOString(), domid: p.domid, host: this.site(name).host }; }, 'saved', at);
       this.site(name).observed.remove(name, p.domid);
     }
     const message = p.checkpoint

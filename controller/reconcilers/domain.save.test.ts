@@ -121,6 +121,18 @@ describe('save', () => {
     expect(w.reasons()).toContain('SaveFailed');
   });
 
+  it('a saved intent over a domain that still runs (a controller killed mid-save whose save failed) is dropped, nothing stops', async () => {
+    await w.declare();
+    await w.pass(2);
+    await w.store.updateIntents('web', (i) => { i.saved = { file: w.file, at: new Date().toISOString(), domid: 1 }; }, 'saved', new Date());
+    w.boot();
+    await w.store.loadIntents();
+    await w.pass(2);
+    expect(w.store.intentsOf('web').saved).toBeUndefined();
+    expect(w.status()).toMatchObject({ phase: 'Running', domid: 1 });
+    expect(w.hv.calls.filter((c) => /^(shutdown|destroy)/.test(c))).toEqual([]);
+  });
+
   it('a save of a domain that is not running is refused', async () => {
     await w.declare('  runStrategy: Manual\n');
     await w.pass();
