@@ -6,6 +6,9 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ControllerClient } from '../api/client.ts';
 import type { DomainDiff } from '../api/diff.ts';
+import { HOSTS_PREFIX } from '../api/hosts.ts';
+import type { HostList, HostSpec } from '../../crds/index.ts';
+import { canonical } from '../reconcilers/domain.spec.ts';
 import { formatDiagnostic, formatError, SilentExit } from '../errors.ts';
 import { loadManifests } from '../source/index.ts';
 import { collect, err, out, resolveStateDir } from './context.ts';
@@ -39,6 +42,28 @@ function show(d: DomainDiff): string {
   return [head, ...fields, unifiedDiff(a, b, `domain/${d.name} (live)`, `domain/${d.name} (declared)`)].join('\n');
 }
 
+/**
+ * Hosts: created, changed (address or token file: the controller reconnects; capacity: placement
+ * uses it at once) or, with the watched directory, deleted (its domains are no longer driven).
+ */
+export function hostDiffs(declared: { name: string; spec: HostSpec }[], current: HostList['items'], prune: boolean): string[] {
+  const out: string[] = [];
+  const live = new Map(current.filter((h) => h.metadata.name !== 'local').map((h) => [h.metadata.name, h.spec]));
+  for (const d of declared) {
+    const cur = live.get(d.name);
+    const b = stringify({ apiVersion: 'xenoform.dev/v1alpha1', kind: 'Host', metadata: { name: d.name }, spec: d.spec }, { lineWidth: 0 }).trimEnd();
+    if (!cur) { out.push([`# host/${d.name}: would be created (connected, then domains may be placed on it)`, unifiedDiff('', b, `host/${d.name} (live)`, `host/${d.name} (declared)`)].join('\n')); continue; }
+    if (canonical(cur) === canonical(d.spec)) continue;
+    const a = stringify({ apiVersion: 'xenoform.dev/v1alpha1', kind: 'Host', metadata: { name: d.name }, spec: cur }, { lineWidth: 0 }).trimEnd();
+    out.push([`# host/${d.name}: would change`, unifiedDiff(a, b, `host/${d.name} (live)`, `host/${d.name} (declared)`)].join('\n'));
+  }
+  if (prune) {
+    const names = new Set(declared.map((d) => d.name));
+    for (const [name] of live) if (!names.has(name)) out.push(`# host/${name}: would be deleted (disconnected; its domains are no longer driven)`);
+  }
+  return out;
+}
+
 export function register(program: Command): void {
   program
     .command('diff')
@@ -58,7 +83,11 @@ export function register(program: Command): void {
         const { diffs } = await client.post<{ diffs: DomainDiff[] }>('/diff', { objects, prune: resolve(path) === info.manifestsDir });
         const changed = diffs.filter((d) => d.action !== 'unchanged');
         for (const d of changed) out(show(d));
-        if (changed.length) throw new SilentExit(1);
+        const hosts = await client.get<HostList>(HOSTS_PREFIX);
+        const declaredHosts = r.objects.filter((o) => o.kind === 'Host').map((o) => ({ name: o.name, spec: o.object.spec as HostSpec }));
+        const hostChanges = hostDiffs(declaredHosts, hosts.items, resolve(path) === info.manifestsDir);
+        for (const h of hostChanges) out(h);
+        if (changed.length || hostChanges.length) throw new SilentExit(1);
       } catch (e) {
         if (e instanceof SilentExit) throw e;
         err(`error: ${formatError(e)}`);
