@@ -11,7 +11,7 @@ import { out, resolveStateDir } from './context.ts';
 export function register(program: Command): void {
   program
     .command('save')
-    .description('save a Domain\'s domain to FILE (xl save); it stays down until `restore FILE` or `start NAME`, unless --checkpoint')
+    .description('save a running Domain to FILE (xl save): it is then gone and stays down until `restore FILE` or `start NAME` (which restores it), unless --checkpoint')
     .argument('<name>', 'the Domain\'s name')
     .argument('<file>', 'the image file to write on the host (relative to the current directory)')
     .option('-c, --checkpoint', 'leave the domain running after saving it (xl save -c)')
