@@ -5,6 +5,7 @@ import type { Controller } from '../controller.ts';
 export function metricsText(c: Controller): string {
   const m = c.metrics();
   const phases = new Map<string, number>();
+  const hosts = c.listHosts();
   for (const d of c.list()) phases.set(d.status?.phase ?? 'Pending', (phases.get(d.status?.phase ?? 'Pending') ?? 0) + 1);
   const lines = [
     '# HELP controller_runtime_reconcile_total Reconciles, by result.',
@@ -26,6 +27,16 @@ export function metricsText(c: Controller): string {
     '# HELP xenoform_domains Domains by phase.',
     '# TYPE xenoform_domains gauge',
     ...[...phases].sort().map(([p, n]) => `xenoform_domains{phase="${p}"} ${n}`),
+    // per Host, as kube-state-metrics' kube_node_status_condition and _allocatable
+    '# HELP xenoform_host_ready Whether each Host answers its heartbeats (1) or not (0).',
+    '# TYPE xenoform_host_ready gauge',
+    ...hosts.map((h) => `xenoform_host_ready{host="${h.metadata.name}"} ${h.status?.phase === 'Ready' ? 1 : 0}`),
+    '# HELP xenoform_host_memory_capacity_mib Memory placement may use on each Host.',
+    '# TYPE xenoform_host_memory_capacity_mib gauge',
+    ...hosts.map((h) => `xenoform_host_memory_capacity_mib{host="${h.metadata.name}"} ${h.status?.capacity?.memoryMiB ?? 0}`),
+    '# HELP xenoform_host_memory_allocated_mib Memory of the Domains placed on each Host.',
+    '# TYPE xenoform_host_memory_allocated_mib gauge',
+    ...hosts.map((h) => `xenoform_host_memory_allocated_mib{host="${h.metadata.name}"} ${h.status?.allocated?.memoryMiB ?? 0}`),
   ];
   return lines.join('\n') + '\n';
 }
