@@ -29,6 +29,8 @@ export class DesiredState {
   private entries = new Map<string, DesiredEntry>();
   /** Host objects, by name (the same file-level holding as Domains) */
   private hostEntries = new Map<string, DesiredEntry>();
+  /** each Host's last valid object: an invalid edit keeps the host connected on it */
+  private lastValidHosts = new Map<string, ManifestObject>();
   private unattributed: Diagnostic[] = [];
   private warnings: Diagnostic[] = [];
 
@@ -107,7 +109,10 @@ export class DesiredState {
     for (const d of combined.errors) {
       if (d.kind === 'Domain' && d.name !== undefined && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(d.name) && d.name.length <= 63) entry(d.name).errors.push(d);
       // an invalid Host (a bad name included, such as the reserved `local`) is reported, never applied
-      else if (d.kind === 'Host' && d.name !== undefined) unattributed.push(d);
+      else if (d.kind === 'Host' && d.name !== undefined) {
+        unattributed.push(d);
+        hostEntry(d.name).errors.push(d);
+      }
       else if (d.name === undefined) unattributed.push(d);
     }
     for (const [name, errs] of heldErrors) {
@@ -125,7 +130,15 @@ export class DesiredState {
       if (fingerprint(this.entries.get(name)) !== fingerprint(next.get(name))) changed.push(name);
     }
     this.entries = next;
-    // a broken file keeps its last good Hosts, as it keeps Domains (they are among `kept` above)
+    // a broken file keeps its last good Hosts, as it keeps Domains (they are among `kept` above);
+    // an invalid edit of one Host keeps its last valid object (as a Domain keeps its last valid
+    // spec): a typo must not disconnect a host and have its domains placed elsewhere
+    for (const [name, e] of hosts) {
+      if (e.object) this.lastValidHosts.set(name, e.object);
+      else if (this.lastValidHosts.has(name)) e.object = this.lastValidHosts.get(name);
+      else hosts.delete(name);
+    }
+    for (const name of [...this.lastValidHosts.keys()]) if (!hosts.has(name)) this.lastValidHosts.delete(name);
     this.hostEntries = hosts;
     return changed;
   }
