@@ -64,9 +64,10 @@ export class HostScheduler implements DomainHosts {
       const r = this.reg.readiness(req.runningOn);
       throw new HostUnavailableError(`Domain ${name} ran on host ${req.runningOn}, which is not Ready (${r?.reason}: ${r?.message}); waiting for it to answer`);
     }
-    // a host still connecting may run it: deciding now could start it twice
+    // a host still connecting may run it (unless we know where it ran, and it is not there):
+    // deciding now could start it twice
     const connecting = this.reg.connecting();
-    if (connecting.length) throw new HostUnavailableError(`waiting for host${connecting.length > 1 ? 's' : ''} ${connecting.join(', ')} to answer before placing Domain ${name}`);
+    if (connecting.length && req.runningOn === undefined) throw new HostUnavailableError(`waiting for host${connecting.length > 1 ? 's' : ''} ${connecting.join(', ')} to answer before placing Domain ${name}`);
     let host: string | undefined;
     if (req.host !== undefined) {
       if (!this.reg.has(req.host)) {
