@@ -3,7 +3,9 @@
 //      controller, or a migration that moved it) — placement never moves a running domain;
 //   2. the host it last ran on cannot be asked (NotReady): nothing is decided — the domain may
 //      still run there, and starting it elsewhere would run it twice (KubeVirt cannot tell a
-//      dead node from a partitioned one either, and does not fail over: kubevirt#2443);
+//      dead node from a partitioned one either, and does not fail over: kubevirt#2443). A Host
+//      removed from the manifests is forgotten with what it ran, as deleting a Node is in
+//      Kubernetes: its domains are placed again (stop them first to avoid a second copy);
 //   3. spec.host names the host: it must exist and be Ready, else the domain stays Pending and
 //      its Scheduled condition says why (Kubernetes' PodScheduled=False, Unschedulable);
 //   4. the host it was placed on before, if still Ready (a restart stays where it was);
