@@ -108,6 +108,12 @@ describe('HostRegistry', () => {
     await b.create({ name: 'web', kernel: 'k', memoryMiB: 32 });
     await flush();
     expect(w.events).toContain('b:created:web');
+    // the host's figures are looked at again soon after a domain event, not only every heartbeat
+    expect(w.reg.host('b')!.status?.info?.domains).toBe(0);
+    w.clock.advance(250);
+    await flush();
+    expect(w.reg.host('b')!.status?.info?.domains).toBe(1);
+    expect(w.clock.pending).toBe(2); // one heartbeat timer per host
     const where = await w.reg.locate('web');
     expect(where.found).toMatchObject({ host: 'b', row: { name: 'web' } });
     expect(where.unknown).toEqual([]);

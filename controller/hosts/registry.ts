@@ -73,8 +73,13 @@ interface Entry {
   lastHeartbeat?: number;
   stream?: { close(): void };
   cancelBeat?: () => void;
+  /** a heartbeat is armed to come early (after domain events) */
+  soon?: boolean;
   closed: boolean;
 }
+
+/** How soon after a domain event the host's figures are refreshed (events come in bursts). */
+const SOON_MS = 250;
 
 /** Where a Domain was placed and what it takes there. */
 export interface Placement {
@@ -209,7 +214,25 @@ export class HostRegistry {
     const messageChanged = next.message !== e.ready.message;
     e.ready = next;
     if (changed || messageChanged) this.o.onHostChange?.(e.name);
-    if (!e.closed && !this.stopped) e.cancelBeat = this.o.clock.setTimer(this.heartbeatMs, () => void this.beat(e));
+    // one timer per host: an early beat may be armed already (or be running beside this one)
+    if (!e.cancelBeat) this.arm(e, this.heartbeatMs);
+  }
+
+  /** A domain came or went: the host's figures (domains, free memory) are looked at again soon. */
+  private beatSoon(e: Entry): void {
+    if (e.soon || e.closed || this.stopped) return;
+    e.soon = true;
+    this.arm(e, SOON_MS);
+  }
+
+  private arm(e: Entry, ms: number): void {
+    if (e.closed || this.stopped) return;
+    e.cancelBeat?.();
+    e.cancelBeat = this.o.clock.setTimer(ms, () => {
+      e.cancelBeat = undefined;
+      e.soon = false;
+      void this.beat(e);
+    });
   }
 
   private withTimeout<T>(p: Promise<T>): Promise<T> {
@@ -236,6 +259,7 @@ export class HostRegistry {
           for await (const ev of stream as AsyncIterable<DomainEvent>) {
             e.observed?.apply(ev);
             this.o.onDomainEvent?.(e.name, ev);
+            this.beatSoon(e);
           }
           if (!live()) return;
           throw new Error('the host closed its event stream');
