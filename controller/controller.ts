@@ -235,7 +235,8 @@ export class Controller {
 
   private hostChanged(name: string): void {
     const obj = this.hosts.host(name);
-    const text = obj ? JSON.stringify({ ...obj, status: { ...obj.status, lastHeartbeat: undefined, info: undefined } }) : '';
+    // a heartbeat alone is no change; what it found (domains, free memory) is
+    const text = obj ? JSON.stringify({ ...obj, status: { ...obj.status, lastHeartbeat: undefined } }) : '';
     if (this.lastHostSent.get(name) === text) return;
     const existed = this.lastHostSent.has(name);
     if (obj) this.lastHostSent.set(name, text);

@@ -191,7 +191,7 @@ export class HostRegistry {
       if (e.closed) return;
       e.info = info;
       e.lastHeartbeat = this.o.clock.now();
-      next = { status: 'True', reason: 'HostReady', message: `Xen ${info.xenVersion}, ${info.memoryFreeMiB} of ${info.memoryTotalMiB} MiB free`, since: 0 };
+      next = { status: 'True', reason: 'HostReady', message: `answers heartbeats (Xen ${info.xenVersion}, Xenoform ${info.version})`, since: 0 };
       if (e.announced !== e.hv) {
         // a remote host's events are followed once it answers (a refused token would only spin)
         e.announced = e.hv;
@@ -211,9 +211,9 @@ export class HostRegistry {
     } else {
       next.since = e.ready.since;
     }
-    const messageChanged = next.message !== e.ready.message;
     e.ready = next;
-    if (changed || messageChanged) this.o.onHostChange?.(e.name);
+    // watchers hear of changes only (the controller compares the objects, heartbeat time aside)
+    this.o.onHostChange?.(e.name);
     // one timer per host: an early beat may be armed already (or be running beside this one)
     if (!e.cancelBeat) this.arm(e, this.heartbeatMs);
   }
