@@ -155,7 +155,7 @@ describe('xenoform crds', () => {
     const r = await xenoform(['crds']);
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
-    expect(docs.map((d) => [d.kind, d.metadata.name])).toEqual([['CustomResourceDefinition', 'domains.xenoform.dev']]);
+    expect(docs.map((d) => [d.kind, d.metadata.name])).toEqual([['CustomResourceDefinition', 'domains.xenoform.dev'], ['CustomResourceDefinition', 'hosts.xenoform.dev']]);
   });
 });
 
