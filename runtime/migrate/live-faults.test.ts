@@ -166,22 +166,26 @@ describe('live migration faults', () => {
     await until(async () => lastTick(await consoleText(a.hv, d.domid)) > t);
   }, 60_000);
 
-  it('cut after PREPARED, before COMMIT: the source resumes; the prepared copy waits and is aborted', async () => {
+  it('cut after PREPARED, before COMMIT: both copies stay paused; the arbiter keeps the source\'s', async () => {
     const a = await startHost();
     const b = await startHost();
     const via = await proxy(b.address, pass(), new RecordTap((type) => (type === MSG.PREPARED ? 'cut' : 'pass')));
     const d = await tickerOn(a);
     const e = await a.hv.migrate(d.domid, { address: via, token: b.token }).catch((x) => x);
-    expect(e.message).toMatch(/keeps running here/);
-    expect((await a.hv.domain(d.domid)).state).not.toContain('p');
+    expect(e.code).toBe('EPROTO');
+    expect(e.message).toMatch(/left paused here for the controller to decide/);
+    expect((await a.hv.domain(d.domid)).state).toContain('p'); // frozen: it must not run twice
     const inc = await b.hv.incoming();
     expect(inc).toMatchObject([{ name: 'ticker', state: 'prepared' }]);
     expect(await names(b.hv)).toEqual(['ticker--incoming']);
     expect((await b.hv.domain(inc[0]!.domid)).state).toContain('p');
-    // The arbiter sees the source's copy alive, so the prepared one goes.
+    // The arbiter (controller/migrations/arbiter.ts) sees the source's copy, so the prepared one goes.
     await b.hv.abortIncoming('ticker');
+    await a.hv.unpause(d.domid);
     expect(await names(b.hv)).toEqual([]);
     expect(await b.hv.incoming()).toEqual([]);
+    const t = lastTick(await consoleText(a.hv, d.domid));
+    await until(async () => lastTick(await consoleText(a.hv, d.domid)) > t);
   }, 60_000);
 
   it('the source dies after stop-and-copy: the prepared copy is committed and continues the sequence', async () => {

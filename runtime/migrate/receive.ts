@@ -62,6 +62,7 @@ export class IncomingDomain {
       for (;;) {
         const m = await this.ch.next(IDLE_TIMEOUT_MS);
         if (m.type === MSG.PAGES && this.state === 'receiving') this.pages(m.payload);
+        else if (m.type === MSG.SYNC && this.state === 'receiving') this.ch.send(MSG.SYNCED);
         else if (m.type === MSG.FINAL && this.state === 'receiving') {
           this.prepare(m.payload);
           this.ch.send(MSG.PREPARED);
@@ -77,7 +78,9 @@ export class IncomingDomain {
         } else throw new WireError('PROTOCOL', `unexpected ${messageName(m.type)} while ${this.state}`);
       }
     } catch (e) {
-      if (this.state === 'receiving') this.drop();
+      // An ERROR record tells the source to resume, so whatever is here goes; with no way to
+      // tell it (the stream is gone), a prepared copy stays for the controller to decide.
+      if (this.state === 'receiving' || (this.state === 'prepared' && !this.ch.closed)) this.drop();
       if (!this.ch.closed) {
         const code = e instanceof MigrationError ? e.code : e instanceof WireError ? 'EPROTO' : ((e as { code?: string }).code ?? 'EINTERNAL');
         try {

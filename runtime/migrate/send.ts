@@ -6,11 +6,13 @@
  * says PREPARED (it holds a complete, restored, paused copy), the source says COMMIT, the
  * target activates and says ACTIVE, and only then is the source's copy destroyed.
  *
- * Failure rule: until the source has sent COMMIT, the source's copy is the domain — any error
- * resumes it untouched and the target drops its copy. After COMMIT with no ACTIVE (the
- * connection broke), nobody here can know whether the target activated: the source's copy is
- * left paused and the error says so; the controller, which sees both hosts, decides (one copy
- * running → the other goes).
+ * Failure rule: until the source has sent its final state, the source's copy is the domain —
+ * any error resumes it untouched and the target drops what it received. Once FINAL has gone
+ * out, the target may hold a complete copy (and after COMMIT may run it), so the source never
+ * resumes on its own: its copy is left paused and the error says so, and the controller, which
+ * sees both hosts, decides (controller/migrations/arbiter.ts). A frozen copy cannot run behind
+ * anyone's back, which is what lets the arbiter activate the target's copy when the source's
+ * host cannot be reached.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -74,7 +76,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
   let probes: DiskProbe[] = [];
   let logging = false;
   let pausedAt = 0;
-  let committed = false;
+  let finalSent = false;
   try {
     // Stage 0, reservation: the target checks the name and memory and reserves frames.
     const populated = new Uint8Array(d.maxPages);
@@ -127,6 +129,11 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       if (plan.capMiBps) rateMiBps = Math.min(plan.capMiBps, (p.dirtyRatePps * 4096) / 2 ** 20 + RATE_INCREMENT_MIBPS);
     }
 
+    // Everything so far arrived and was taken (a failure in pre-copy shows up here, while the
+    // guest still runs and before anything that could leave two copies is sent).
+    ch.send(MSG.SYNC);
+    await ch.expect(MSG.SYNCED, ANSWER_TIMEOUT_MS);
+
     // Stage 2, stop-and-copy: the guest stops; what it dirtied since goes, then its state.
     d.pause();
     pausedAt = performance.now();
@@ -138,13 +145,13 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     host.mem.endDirtyLog();
     logging = false;
     ch.send(MSG.FINAL, image);
+    finalSent = true;
     await ch.drained();
 
     // Stage 3, commitment: the target holds a consistent copy; then activation there.
     await ch.expect(MSG.PREPARED, ANSWER_TIMEOUT_MS);
     report('activating');
     ch.send(MSG.COMMIT);
-    committed = true;
     const active = parseJson(await ch.expect(MSG.ACTIVE, ANSWER_TIMEOUT_MS));
     const downtimeMs = performance.now() - pausedAt;
     const disks = blockDevicesOf(host).save(d.id).length === 0 ? 'none' : 'shared';
@@ -165,9 +172,12 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       ch.close();
     }
     const why = e instanceof Error ? e.message : String(e);
-    if (committed && !d.dying) {
-      // COMMIT went out and ACTIVE never came back: the target may be running the domain.
-      throw new MigrationError('EPROTO', `migration of ${d.name}: ${why}; the target may have activated it, so it is left paused here for the controller to decide`, 'paused-unknown');
+    // The target said it failed (an ERROR record): it dropped everything, so resuming is safe.
+    const targetDropped = (e as { fromPeer?: boolean }).fromPeer === true;
+    if (finalSent && !targetDropped && !d.dying) {
+      // The target may hold the whole state (or, after COMMIT, run it): resuming here could
+      // make two copies. Left paused; the controller, which sees both hosts, decides.
+      throw new MigrationError('EPROTO', `migration of ${d.name}: ${why}; the target may have its final state, so it is left paused here for the controller to decide (commit or abort the target's incoming copy)`, 'paused-unknown');
     }
     if (pausedAt && !d.dying) {
       d.unpause();

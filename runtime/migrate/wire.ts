@@ -7,16 +7,17 @@
  *
  *   type u8 | payload length u32 LE | SHA-256 of payload (32) | payload
  *
- * Source → target: HELLO (json), PAGES (n × [pfn u32 LE | 4096 bytes]), FINAL (a save image,
- * image.ts, whose pages section holds the page tables only), COMMIT, ABORT (json).
- * Target → source: READY (json), PREPARED, ACTIVE (json), ERROR (json {code, message}).
+ * Source → target: HELLO (json), PAGES (n × [pfn u32 LE | 4096 bytes]), SYNC (before the
+ * stop: has everything so far arrived?), FINAL (a save image, image.ts, whose pages section
+ * holds the page tables only), COMMIT, ABORT (json).
+ * Target → source: READY (json), SYNCED, PREPARED, ACTIVE (json), ERROR (json {code, message}).
  */
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 
 export const MSG = {
-  HELLO: 1, PAGES: 2, FINAL: 4, COMMIT: 5, ABORT: 6,
-  READY: 16, PREPARED: 17, ACTIVE: 18, ERROR: 19,
+  HELLO: 1, PAGES: 2, FINAL: 4, COMMIT: 5, ABORT: 6, SYNC: 7,
+  READY: 16, PREPARED: 17, ACTIVE: 18, ERROR: 19, SYNCED: 20,
 } as const;
 export type MessageType = (typeof MSG)[keyof typeof MSG];
 const NAMES = new Map<number, string>(Object.entries(MSG).map(([k, v]) => [v, k]));
@@ -178,7 +179,7 @@ export class MigrationChannel {
 }
 
 /** An ERROR record as an Error carrying the peer's code. */
-export function peerError(m: Message): Error & { code: string } {
+export function peerError(m: Message): Error & { code: string; fromPeer: true } {
   let v: { code?: unknown; message?: unknown } = {};
   try {
     v = JSON.parse(m.payload.toString('utf8'));
@@ -186,7 +187,7 @@ export function peerError(m: Message): Error & { code: string } {
     /* a malformed error is still an error */
   }
   const code = typeof v.code === 'string' ? v.code : 'EPROTO';
-  return Object.assign(new Error(`target host: ${typeof v.message === 'string' ? v.message : 'refused the migration'}`), { code });
+  return Object.assign(new Error(`target host: ${typeof v.message === 'string' ? v.message : 'refused the migration'}`), { code, fromPeer: true as const });
 }
 
 export function parseJson(m: Message): Record<string, unknown> {
