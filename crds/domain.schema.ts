@@ -208,6 +208,25 @@ export const domainStatusSchema: StructuralSchema = {
         retryAfterTimestamp: dateTime('when the next start is allowed'),
       },
     },
+    migrationState: {
+      type: 'object',
+      description: 'the last live migration (KubeVirt\'s status.migrationState): progress while it runs, then its outcome',
+      properties: {
+        phase: str('Running, Succeeded or Failed', { enum: ['Running', 'Succeeded', 'Failed'] }),
+        sourceHost: str('the Host it left'),
+        targetHost: str('the Host it went to'),
+        startTimestamp: dateTime('when it started'),
+        endTimestamp: dateTime('when it ended'),
+        stage: str('reserving, precopy, stopcopy or activating', { enum: ['reserving', 'precopy', 'stopcopy', 'activating'] }),
+        round: int('pre-copy round', 0, Number.MAX_SAFE_INTEGER),
+        pagesSent: int('pages sent so far', 0, Number.MAX_SAFE_INTEGER),
+        pagesDirty: int('pages dirtied during the last round', 0, Number.MAX_SAFE_INTEGER),
+        dirtyRatePps: int('pages dirtied per second during the last round', 0, Number.MAX_SAFE_INTEGER),
+        downtimeMs: { type: 'number', description: 'the window in which the guest ran nowhere, ms', minimum: 0 },
+        totalMs: { type: 'number', description: 'the whole migration, ms', minimum: 0 },
+        failureReason: str('why it failed'),
+      },
+    },
     interfaces: {
       type: 'array',
       items: {

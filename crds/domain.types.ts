@@ -129,6 +129,24 @@ export interface DomainStatus {
   startFailure?: { consecutiveFailCount?: number; retryAfterTimestamp?: string };
   interfaces?: { mac?: string; ports?: PortMapping[] }[];
   disks?: { target?: string; source?: string; mode?: DiskMode; sizeMiB?: number }[];
+  migrationState?: MigrationState;
+}
+
+/** KubeVirt's status.migrationState, with the pre-copy's progress. */
+export interface MigrationState {
+  phase: 'Running' | 'Succeeded' | 'Failed';
+  sourceHost: string;
+  targetHost: string;
+  startTimestamp: string;
+  endTimestamp?: string;
+  stage?: 'reserving' | 'precopy' | 'stopcopy' | 'activating';
+  round?: number;
+  pagesSent?: number;
+  pagesDirty?: number;
+  dirtyRatePps?: number;
+  downtimeMs?: number;
+  totalMs?: number;
+  failureReason?: string;
 }
 
 export interface Domain {
