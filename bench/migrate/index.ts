@@ -18,7 +18,7 @@
  * XENOFORM_MIGRATE_LOADS=idle,moderate,heavy, XENOFORM_MIGRATE_SAVE=0 (no save/restore).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { MigrationProgress, MigrationResult } from '../../runtime/api.ts';
@@ -182,6 +182,8 @@ async function run(log: (line: string) => void): Promise<BenchReport> {
   const a = await startHost('A', HOST_MIB);
   const b = await startHost('B', HOST_MIB);
   const dir = mkdtempSync(join(tmpdir(), 'xenoform-bench-migrate-'));
+  // The figures are wall-clock times of CPU-bound work: record how busy the machine was.
+  const loadStart = loadavg();
   try {
     const migrations = [];
     for (const mib of SIZES) {
@@ -217,6 +219,7 @@ async function run(log: (line: string) => void): Promise<BenchReport> {
     const headline = migrations.find((m) => m.memoryMiB === 128 && m.load === 'moderate');
     return {
       suite: 'migrate',
+      machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavgStart: loadStart, loadavgEnd: loadavg() },
       conventions: {
         downtimeMs: 'source paused → target ACTIVE received by the source (MigrationResult.downtimeMs), median of runs',
         pauseToPreparedMs: 'stop-and-copy pages + the final state record + the target restoring it, until PREPARED arrives (progress elapsedMs, 1 ms resolution)',
