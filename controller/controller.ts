@@ -17,6 +17,7 @@ import { runGateway, type RunningGateway } from './gateway/index.ts';
 import { httpProbe, tcpProbe } from './gateway/probe.ts';
 import { HostRegistry } from './hosts/registry.ts';
 import { HostScheduler } from './hosts/scheduler.ts';
+import { MigrationManager } from './migrations/manager.ts';
 import type { Host } from '../crds/index.ts';
 
 export interface ControllerOptions {
@@ -73,6 +74,8 @@ export class Controller {
   readonly reconciler: DomainReconciler;
   /** every host: `local` and the declared Hosts (controller/hosts) */
   readonly hosts: HostRegistry;
+  /** live migrations between hosts (`xenoform migrate`) */
+  readonly migrations: MigrationManager;
   private watcher?: ManifestWatcher;
   private workers?: Promise<void>;
   private resyncTimer?: () => void;
@@ -119,7 +122,13 @@ export class Controller {
       this.gw = runGateway(opts.hv as unknown as NetworkApi, { hostName: LOCAL, log: (m) => this.log(m) });
     }
     const node = this.gw?.gateway.node;
+    this.migrations = new MigrationManager({
+      hosts: this.hosts, stateDir: opts.stateDir, now: () => new Date(this.clock.now()),
+      enqueue: (name) => this.enqueue(name), log: (m) => this.log(m),
+      event: (name, type, reason, message) => void this.store.events.record('Domain', name, [{ type, reason, message }], new Date(this.clock.now())).catch(() => undefined),
+    });
     this.reconciler = new DomainReconciler({
+      migrations: this.migrations,
       hv: opts.hv, store: this.store, desired: this.desired, observed: this.observed, consoles: this.consoles,
       clock: this.clock, timing: opts.timing ?? DEFAULT_TIMING, hostName: opts.hostName ?? LOCAL, hosts: new HostScheduler(this.hosts),
       onChange: (name, obj) => this.changed(name, obj),
@@ -170,6 +179,8 @@ export class Controller {
     }
     for (const [file, objs] of byFile) this.desired.seed(file, objs);
     for (const r of records) this.known.add(r.name);
+    // migrations a previous controller left running are settled by their Domains' passes
+    for (const name of this.migrations.load()) this.known.add(name);
     // what ran where before the restart still holds its memory there (placement counts it)
     for (const r of records) {
       const mem = (r.lastValid?.object.spec as { memory?: number } | undefined)?.memory;

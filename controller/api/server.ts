@@ -6,6 +6,7 @@
 //   GET  /apis/xenoform.dev/v1alpha1/domains/NAME   Domain      (?watch=1)
 //   POST /apis/xenoform.dev/v1alpha1/domains/NAME/VERB   start|stop|restart|pause|unpause|shutdown|reboot|destroy
 //   POST /apis/xenoform.dev/v1alpha1/domains/NAME/save   {file, checkpoint} → once written (xl save [-c])
+//   POST /apis/xenoform.dev/v1alpha1/domains/NAME/migrate {host} → 202 started (xl migrate; watch status.migrationState)
 //   POST /xl/restore                                {file} → the restored domain (xl restore)
 //   GET  /apis/xenoform.dev/v1alpha1/domains/NAME/log    console output (?follow=1, ?previous=1)
 //   GET  /apis/xenoform.dev/v1alpha1/domains/NAME/console  Upgrade: xenoform-console → raw bytes both ways
@@ -24,6 +25,7 @@ import { LOCAL_HOST } from '../../crds/index.ts';
 import { errorCode, socketLive } from '../hypervisor.ts';
 import { NotFoundError, XenoformError } from '../errors.ts';
 import { diffDomains, type DiffInput } from './diff.ts';
+import { MigrationRefused } from '../migrations/manager.ts';
 import { IntentRefusedError, planIntent, planSave, VERBS, type Verb } from './intents.ts';
 import { metricsText } from './metrics.ts';
 import { parseSelector } from './selector.ts';
@@ -110,6 +112,7 @@ export class ApiServer {
         if (req.method === 'GET' && sub === 'log') return await this.log(req, res, name, q);
         if (req.method === 'POST' && sub !== undefined && (VERBS as readonly string[]).includes(sub)) return await this.verb(res, name, sub as Verb);
         if (req.method === 'POST' && sub === 'save') return await this.save(req, res, name);
+        if (req.method === 'POST' && sub === 'migrate') return await this.migrate(req, res, name);
       }
       throw new HttpError(404, 'NotFound', `no route ${req.method} ${p}`);
     } catch (e) {
@@ -224,6 +227,29 @@ export class ApiServer {
     })]).finally(() => clearTimeout(timer));
     if (!r.ok) throw new HttpError(r.code === 'IntentRefused' ? 409 : 422, r.code ?? 'SaveFailed', r.message);
     json(res, 200, { name, file: body.file, checkpoint, message: r.message });
+  }
+
+  /**
+   * xl migrate: starts a live migration of the Domain from the host it runs on to Host `host`
+   * and answers at once (202) with its state; status.migrationState follows it, which is what
+   * `xenoform migrate` watches. Refusals (not running, no such Host, limits) are one line.
+   */
+  private async migrate(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const c = this.o.controller;
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { host?: unknown };
+    if (typeof body.host !== 'string' || body.host === '') throw new HttpError(400, 'BadRequest', 'expected {host: "HOST"}');
+    const d = this.must(name);
+    const st = d.status;
+    if (st?.domid === undefined || !st.host || !['Running', 'Paused'].includes(st.phase ?? '')) {
+      throw new HttpError(409, 'NotRunning', `Domain ${name} is ${st?.phase ?? 'not running'}; only a running domain can be migrated`);
+    }
+    try {
+      const state = c.migrations.start(name, { host: st.host, domid: st.domid, memoryMiB: (d.spec as { memory?: number }).memory ?? 0 }, body.host);
+      json(res, 202, { name, migrationState: state });
+    } catch (e) {
+      if (e instanceof MigrationRefused) throw new HttpError(e.code === 'NotFound' ? 404 : e.code === 'Busy' ? 429 : 409, e.code, e.message);
+      throw e;
+    }
   }
 
   /**

@@ -23,6 +23,7 @@ import * as reboot from './reboot.ts';
 import * as destroy from './destroy.ts';
 import * as save from './save.ts';
 import * as restore from './restore.ts';
+import * as migrate from './migrate.ts';
 import * as boot from './boot.ts';
 import * as create from './create.ts';
 import * as host from './host.ts';
@@ -32,9 +33,9 @@ export interface Verb {
 }
 
 export const verbs: Verb[] = [
-  // managing (through the controller); still to come: migrate
+  // managing (through the controller)
   up, diff, get, list, describe, events, consoleVerb, logs, top,
-  start, stop, restart, pause, unpause, shutdown, reboot, destroy, save, restore,
+  start, stop, restart, pause, unpause, shutdown, reboot, destroy, save, restore, migrate,
   // standalone:
   validate,
   importXl,

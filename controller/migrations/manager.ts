@@ -91,6 +91,17 @@ export class MigrationManager {
     return this.entries.get(name)?.state.phase === 'Running';
   }
 
+  /**
+   * Whether reconcile must leave the Domain alone: a migration runs, or one an earlier
+   * controller left unsettled cannot be settled yet (asked again on every pass).
+   */
+  async holds(name: string): Promise<boolean> {
+    const e = this.entries.get(name);
+    if (!e || e.state.phase !== 'Running') return false;
+    if (e.done) return true;
+    return (await this.resolve(name).catch(() => undefined)) === undefined;
+  }
+
   /** Wait for the running migration of `name` to end; its final state. */
   async wait(name: string): Promise<MigrationState | undefined> {
     await this.entries.get(name)?.done;
@@ -138,7 +149,7 @@ export class MigrationManager {
       const message = (err as Error).message;
       this.d.log?.(`migration of ${name}: ${message}`);
       // Settle which copy lives (the source's, unless activation happened behind a lost answer).
-      const runsOn = await this.resolve(name).catch((x) => { this.d.log?.(`migration of ${name}: settling: ${(x as Error).message}`); return undefined; });
+      const runsOn = await this.resolve(name, false).catch((x) => { this.d.log?.(`migration of ${name}: settling: ${(x as Error).message}`); return undefined; });
       if (runsOn === 'target') {
         this.finish(name, e, { phase: 'Succeeded' }, 'Migrated', `live migration ${e.state.sourceHost} → ${e.state.targetHost} completed (its answer was lost: ${message})`);
         return;
@@ -197,7 +208,7 @@ export class MigrationManager {
    * Exactly one copy (arbiter.ts): look at the source and target of the Domain's last migration
    * and act. Returns where it runs, or undefined when it must be asked again later.
    */
-  async resolve(name: string): Promise<'source' | 'target' | 'nowhere' | undefined> {
+  async resolve(name: string, finish = true): Promise<'source' | 'target' | 'nowhere' | undefined> {
     const e = this.entries.get(name);
     if (!e) return undefined;
     const { sourceHost, targetHost } = e.state;
@@ -207,7 +218,7 @@ export class MigrationManager {
       if (a.kind === 'done') e.tidy = a.tidy ? sourceHost : undefined;
       const done = await this.act(name, a, sourceHost, targetHost);
       if (done) {
-        if (done !== 'wait' && e.state.phase === 'Running') {
+        if (finish && done !== 'wait' && e.state.phase === 'Running') {
           // settled by a later controller: say how it ended
           if (done === 'target') this.d.hosts.place(name, targetHost, e.memoryMiB);
           this.finish(name, e, done === 'target' ? { phase: 'Succeeded' } : { phase: 'Failed', failureReason: 'the migration was interrupted; the source kept the domain' },

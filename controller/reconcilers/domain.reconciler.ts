@@ -27,6 +27,7 @@ import type { DesiredEntry } from './desired.ts';
 import { bootFields, changedBootFields, hashOf, toDesired } from './domain.spec.ts';
 import { buildConditions } from './domain.status.ts';
 import { scheduledCondition, type DomainHosts, type Site, type Unschedulable } from '../hosts/scheduler.ts';
+import type { MigrationManager } from '../migrations/manager.ts';
 
 export interface DomainReconcilerDeps {
   hv: HypervisorApi;
@@ -43,6 +44,8 @@ export interface DomainReconcilerDeps {
   newUid?: () => string;
   /** a Domain's object changed (API watchers); undefined = deleted */
   onChange?: (name: string, obj: Domain | undefined) => void;
+  /** live migrations (controller/migrations): while one runs, reconcile holds its hands */
+  migrations?: MigrationManager;
   /** TCP/HTTP readiness probes on the guests' segment (the gateway's node); absent: not probed */
   probe?: (kind: 'tcp' | 'http', ip: string, port: number, path: string, timeoutMs: number) => Promise<{ ok: boolean; detail: string }>;
 }
@@ -119,6 +122,16 @@ export class DomainReconciler {
       // nothing declared, nothing recorded: a key for an object that is gone
       return {};
     }
+    // A live migration moves the domain between hosts: nothing else acts on it meanwhile (the
+    // source's copy pauses, then vanishes; the target's appears). Status shows its progress.
+    if (rec && d.migrations && await d.migrations.holds(name)) {
+      const status: DomainStatus = { ...rec.status, phase: 'Migrating', migrationState: d.migrations.stateOf(name) };
+      const next: DomainRecord = { ...rec, status, updatedAt: new Date(now).toISOString() };
+      this.records.set(name, next);
+      await Promise.all([d.store.saveDomain(next), d.store.events.record('Domain', name, events, new Date(now))]);
+      d.onChange?.(name, this.object(name));
+      return { requeueAfter: 1000 };
+    }
     const spec = lastValid?.object.spec as DefaultedDomainSpec | undefined;
     const desired = entry && spec && lastValid ? toDesired(name, spec, lastValid.kernel, meta!.generation, lastValid.files) : undefined;
 
@@ -188,6 +201,11 @@ export class DomainReconciler {
     const xenstoreValue = await this.readinessKey(name, snapshot, acted.latest, lastValid);
     const probed = await this.readinessProbe(snapshot, acted.latest, lastValid);
     const status = this.status(name, snapshot, acted.latest, entry, meta!, lastValid, running, rec?.status, now, xenstoreValue, probed);
+    if (d.migrations) {
+      const m = d.migrations.stateOf(name);
+      if (m) status.migrationState = m;
+      await d.migrations.tidy(name, status.host).catch((e) => events.push({ type: 'Warning', reason: 'MigrationSettle', message: (e as Error).message }));
+    }
     if (d.hosts) {
       status.conditions = scheduledCondition(status.conditions ?? [], rec?.status?.conditions ?? [], wanted, status.host, now, meta!.generation);
       // what the domain holds on its host: placement counts it until it stops for good

@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import { OutOfMemoryError } from '../mem/frames.ts';
+import { faultPoint } from './faults.ts';
 import { restoreDomain } from './restore.ts';
 import { MigrationError, STREAM_VERSION } from './send.ts';
 import { MSG, messageName, PAGE_RECORD, parseJson, WireError, type MigrationChannel } from './wire.ts';
@@ -61,7 +62,10 @@ export class IncomingDomain {
       this.ch.sendJson(MSG.READY, { domid: this.domid });
       for (;;) {
         const m = await this.ch.next(IDLE_TIMEOUT_MS);
-        if (m.type === MSG.PAGES && this.state === 'receiving') this.pages(m.payload);
+        if (m.type === MSG.PAGES && this.state === 'receiving') {
+          faultPoint('target-in-precopy');
+          this.pages(m.payload);
+        }
         else if (m.type === MSG.SYNC && this.state === 'receiving') this.ch.send(MSG.SYNCED);
         else if (m.type === MSG.FINAL && this.state === 'receiving') {
           this.prepare(m.payload);

@@ -49,6 +49,7 @@ interface Parsed {
   xenstore: unknown;
   xsConn: XsConnRecord;
   devices: { vbds: unknown[]; vifs: unknown };
+  console?: { total: number; tail: Uint8Array };
 }
 
 /** Decode and check an image completely before anything is built. */
@@ -118,7 +119,15 @@ export function parseDomainImage(bytes: Uint8Array, opts: { maxBytes?: number; r
   const xsConn = checkXsConn(jsonSection(s, 'xenstore_conn'));
   const dev = jsonSection(s, 'devices') as { version: number; vbds: unknown[]; vifs: unknown };
   if (!dev || dev.version !== 1 || !Array.isArray(dev.vbds) || !Array.isArray(dev.vifs)) throw new ImageError('MALFORMED', 'devices record');
-  return { header, p2m, pages, types, vcpus, sharedInfo, channels, grants, xenstore, xsConn, devices: dev };
+  // console history (absent from older images: the console then starts empty)
+  let console: { total: number; tail: Uint8Array } | undefined;
+  if (s.some((x) => x.name === 'console')) {
+    const c = jsonSection(s, 'console') as { total?: unknown; tail?: unknown };
+    const tail = typeof c?.tail === 'string' ? new Uint8Array(Buffer.from(c.tail, 'base64')) : undefined;
+    if (!tail || tail.length > 1 << 20 || !Number.isSafeInteger(c.total) || (c.total as number) < tail.length) throw new ImageError('MALFORMED', 'console record');
+    console = { total: c.total as number, tail };
+  }
+  return { header, p2m, pages, types, vcpus, sharedInfo, channels, grants, xenstore, xsConn, devices: dev, console };
 }
 
 /** Build the restored domain's memory, tables, vCPUs and channels (Host.restoreDomain's populate). */
@@ -282,6 +291,7 @@ export function restoreDomain(host: Host, bytes: Uint8Array, opts: RestoreOption
       ...(pre ? { domid: pre.domid } : {}),
       populate: (d) => populate(host, d, img, pre),
       importStore: (d) => {
+        if (img.console) host.console(d.id)?.seed(img.console.tail, img.console.total);
         host.xenstored.importDomain(img.xenstore as XenstoreDomainRecord, d.id);
         restoreXsConn(host.xenstored, d.id, img.xsConn);
       },

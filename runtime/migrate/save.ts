@@ -191,8 +191,20 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
     { name: 'xenstore', payload: jsonPayload(host.xenstored.exportDomain(d.id)) },
     { name: 'xenstore_conn', payload: jsonPayload(saveXsConn(host.xenstored, d.id)) },
     { name: 'devices', payload: jsonPayload({ version: 1, vbds: blockDevicesOf(host).save(d.id), vifs: saveVifs(host.net, d.id) }) },
+    consoleSection(host, d),
   ];
   return encodeImage(sections, { maxBytes: opts.maxBytes });
+}
+
+/** Console history kept with the domain (not Xen's: its console log is the toolstack's). */
+export const CONSOLE_TAIL_BYTES = 64 * 1024;
+
+/** The console's recent output and total, so `logs` and stream positions carry on after a move. */
+function consoleSection(host: Host, d: Domain): ImageSection {
+  const log = host.console(d.id);
+  const all = log?.contents() ?? new Uint8Array(0);
+  const tail = all.subarray(Math.max(0, all.length - CONSOLE_TAIL_BYTES));
+  return { name: 'console', payload: jsonPayload({ total: log?.total ?? 0, tail: Buffer.from(tail).toString('base64') }) };
 }
 
 /** xl save: pause, snapshot, then destroy (or unpause with checkpoint). */

@@ -22,6 +22,7 @@ import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import { blockDevicesOf } from '../devices/block/index.ts';
 import type { MigrateOptions, MigrationPhase, MigrationProgress, MigrationResult } from '../api.ts';
+import { faultPoint } from './faults.ts';
 import { snapshotDomain } from './save.ts';
 import { MSG, PAGE_RECORD, parseJson, peerError, WireError, type MigrationChannel } from './wire.ts';
 
@@ -150,6 +151,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
 
     // Stage 3, commitment: the target holds a consistent copy; then activation there.
     await ch.expect(MSG.PREPARED, ANSWER_TIMEOUT_MS);
+    faultPoint('source-after-prepared');
     report('activating');
     ch.send(MSG.COMMIT);
     const active = parseJson(await ch.expect(MSG.ACTIVE, ANSWER_TIMEOUT_MS));

@@ -38,6 +38,8 @@ export class World {
   up?: ChildProcess;
   upOut = '';
   upErr = '';
+  /** host agents started with startTcpHost, by name */
+  readonly tcpHosts = new Map<string, ChildProcess>();
 
   constructor() {
     mkdirSync(this.manifests);
@@ -107,8 +109,33 @@ export class World {
     try { return Number(readFileSync(join(this.state, 'host.pid'), 'utf8').trim()) || undefined; } catch { return undefined; }
   }
 
+  /**
+   * Starts a host agent on TCP (`xenoform host --listen 127.0.0.1:0 --token-file F`, its own
+   * state dir under this world); resolves with the port the kernel chose. `env` is added to
+   * its environment (e.g. XENOFORM_FAULT_INJECT).
+   */
+  async startTcpHost(name: string, tokenFile: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
+    const stateDir = join(this.dir, `host-${name}`);
+    mkdirSync(stateDir, { recursive: true });
+    const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'host', '--listen', '127.0.0.1:0', '--token-file', tokenFile], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env },
+    });
+    this.tcpHosts.set(name, child);
+    let stderr = '';
+    return new Promise((resolve, reject) => {
+      child.stderr!.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        // "xenoform host: serving the Hypervisor API on <sock> and 127.0.0.1:PORT (pid N)"
+        const m = /serving the Hypervisor API on \S+ and 127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`host ${name} exited (${code}): ${stderr}`)));
+    });
+  }
+
   async cleanup(): Promise<void> {
     await this.stopUp('SIGTERM').catch(() => undefined);
+    for (const h of this.tcpHosts.values()) if (h.exitCode === null && h.signalCode === null) h.kill('SIGKILL');
     const pid = this.hostPid();
     if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     rmSync(this.dir, { recursive: true, force: true });

@@ -3,39 +3,18 @@
 // token, Host `c` with a wrong one. A Domain with spec.host: b runs there and `list` shows it
 // (with a HOST column); `c` is NotReady/Unauthorized, its Domain stays Pending saying why, and
 // nothing else is disturbed.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Host, HostList } from '../../crds/index.ts';
-import { BIN, cond, manifest, waitFor, World } from './controller-harness.ts';
+import { cond, manifest, waitFor, World } from './controller-harness.ts';
 
 let w: World;
-const hosts: ChildProcess[] = [];
 beforeEach(() => { w = new World(); });
-afterEach(async () => {
-  await w.cleanup();
-  for (const h of hosts.splice(0)) if (h.exitCode === null) h.kill('SIGKILL');
-});
+afterEach(async () => { await w.cleanup(); });
 
-/** Starts a host agent on TCP (port chosen by the kernel); resolves with its port. */
-async function startTcpHost(name: string, tokenFile: string): Promise<number> {
-  const stateDir = join(w.dir, name);
-  mkdirSync(stateDir);
-  const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'host', '--listen', '127.0.0.1:0', '--token-file', tokenFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  hosts.push(child);
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (b: Buffer) => {
-      stderr += b.toString();
-      // "xenoform host: serving the Hypervisor API on <sock> and 127.0.0.1:PORT (pid N)"
-      const m = /serving the Hypervisor API on \S+ and 127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`host ${name} exited (${code}): ${stderr}`)));
-  });
-}
+const startTcpHost = (name: string, tokenFile: string) => w.startTcpHost(name, tokenFile);
 
 const hostManifest = (name: string, port: number, tokenFile: string) =>
   `apiVersion: xenoform.dev/v1alpha1\nkind: Host\nmetadata:\n  name: ${name}\nspec:\n  address: 127.0.0.1:${port}\n  tokenFile: ${tokenFile}\n  capacity:\n    memoryMiB: 256\n`;

@@ -35,6 +35,18 @@ export class ConsoleLog {
     for (const l of this.listeners) l(data);
   }
 
+  /**
+   * Carry on from another log (a restored or migrated domain, runtime/migrate): its tail as
+   * what is held, and its total, so stream positions go on where they were.
+   */
+  seed(tail: Uint8Array, total: number): void {
+    if (this.total !== 0 || !(total >= tail.length)) return;
+    const kept = tail.subarray(Math.max(0, tail.length - this.capacity));
+    if (kept.length) this.chunks = [kept];
+    this.bytes = kept.length;
+    this.total = total;
+  }
+
   /** Everything still held (the last `capacity` bytes). */
   contents(): Uint8Array {
     return Buffer.concat(this.chunks);
