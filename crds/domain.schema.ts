@@ -225,6 +225,7 @@ export const domainStatusSchema: StructuralSchema = {
         downtimeMs: { type: 'number', description: 'the window in which the guest ran nowhere, ms', minimum: 0 },
         totalMs: { type: 'number', description: 'the whole migration, ms', minimum: 0 },
         failureReason: str('why it failed'),
+        disks: str('how the disks moved: none, shared (the same image), copied (block migration)', { enum: ['none', 'shared', 'copied'] }),
       },
     },
     interfaces: {

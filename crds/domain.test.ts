@@ -28,7 +28,7 @@ const full: Domain = {
     startFailure: { consecutiveFailCount: 1, retryAfterTimestamp: '2025-01-01T00:00:10Z' },
     migrationState: {
       phase: 'Succeeded', sourceHost: 'b', targetHost: 'c', startTimestamp: '2025-01-01T00:00:00Z', endTimestamp: '2025-01-01T00:00:01Z',
-      stage: 'activating', round: 2, pagesSent: 8200, pagesDirty: 12, dirtyRatePps: 2000, downtimeMs: 15.8, totalMs: 302, failureReason: 'none',
+      stage: 'activating', round: 2, pagesSent: 8200, pagesDirty: 12, dirtyRatePps: 2000, downtimeMs: 15.8, totalMs: 302, failureReason: 'none', disks: 'copied',
     },
     interfaces: [{ mac: '00:16:3e:00:00:01', ports: [{ host: 8080, guest: 80 }] }],
     disks: [{ target: 'xvda', source: '/abs/disk.img', mode: 'rw', sizeMiB: 16 }],

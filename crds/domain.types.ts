@@ -147,6 +147,7 @@ export interface MigrationState {
   downtimeMs?: number;
   totalMs?: number;
   failureReason?: string;
+  disks?: 'none' | 'shared' | 'copied';
 }
 
 export interface Domain {

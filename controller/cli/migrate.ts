@@ -34,7 +34,8 @@ export function register(program: Command): void {
         const m = d.status?.migrationState;
         if (m && m.startTimestamp === since) {
           if (m.phase === 'Succeeded') {
-            out(`Domain ${name} migrated ${m.sourceHost} → ${m.targetHost}: downtime ${m.downtimeMs ?? '?'} ms, total ${m.totalMs ?? '?'} ms, ${m.round ?? '?'} round(s), ${m.pagesSent ?? '?'} pages`);
+            const disks = m.disks === 'copied' ? ', disks copied' : m.disks === 'shared' ? ', disks shared' : '';
+            out(`Domain ${name} migrated ${m.sourceHost} → ${m.targetHost}: downtime ${m.downtimeMs ?? '?'} ms, total ${m.totalMs ?? '?'} ms, ${m.round ?? '?'} round(s), ${m.pagesSent ?? '?'} pages${disks}`);
             return;
           }
           if (m.phase === 'Failed') throw new MigrationFailed(`migration of Domain ${name} to ${host} failed: ${m.failureReason ?? 'unknown reason'}`);

@@ -159,8 +159,8 @@ export class MigrationManager {
     }
     this.d.hosts.place(name, e.state.targetHost, e.memoryMiB);
     this.finish(name, e, {
-      phase: 'Succeeded', downtimeMs: result.downtimeMs, totalMs: result.totalMs, round: result.rounds, pagesSent: result.pagesSent,
-    }, 'Migrated', `live migration ${e.state.sourceHost} → ${e.state.targetHost} completed: ${result.rounds} round(s), ${result.pagesSent} pages, downtime ${result.downtimeMs} ms, total ${result.totalMs} ms`);
+      phase: 'Succeeded', downtimeMs: result.downtimeMs, totalMs: result.totalMs, round: result.rounds, pagesSent: result.pagesSent, disks: result.disks,
+    }, 'Migrated', `live migration ${e.state.sourceHost} → ${e.state.targetHost} completed: ${result.rounds} round(s), ${result.pagesSent} pages, disks ${result.disks}, downtime ${result.downtimeMs} ms, total ${result.totalMs} ms`);
   }
 
   private progress(name: string, e: Entry, p: MigrationProgress): void {

@@ -12,13 +12,14 @@
  * is the domain. If it breaks once PREPARED, the paused copy stays, because the source may
  * have gone away for good; the controller decides (commit or abort, LocalHypervisor).
  */
-import { existsSync } from 'node:fs';
 import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import { OutOfMemoryError } from '../mem/frames.ts';
 import { faultPoint } from './faults.ts';
 import { restoreDomain } from './restore.ts';
-import { MigrationError, STREAM_VERSION } from './send.ts';
+import { IncomingDisks, type DiskOffer } from './disks.ts';
+import { MigrationError } from './errors.ts';
+import { STREAM_VERSION } from './send.ts';
 import { MSG, messageName, PAGE_RECORD, parseJson, WireError, type MigrationChannel } from './wire.ts';
 
 const MAX_VCPUS = 32;
@@ -40,7 +41,7 @@ interface Hello {
   vcpus: number;
   populated: Uint8Array;
   paused: boolean;
-  disks: { source: string; target: string; mode: string; probe: string }[];
+  disks: DiskOffer[];
 }
 
 export class IncomingDomain {
@@ -51,6 +52,7 @@ export class IncomingDomain {
   private frames = new Int32Array(0);
   private received = new Uint8Array(0);
   private leavePaused = false;
+  private readonly disks = new IncomingDisks();
   private claimed = false;
 
   constructor(private readonly host: Host, private readonly ch: MigrationChannel, readonly from: string, private readonly env: IncomingEnv) {}
@@ -59,13 +61,14 @@ export class IncomingDomain {
   async run(): Promise<void> {
     try {
       this.reserve(checkHello(parseJson(await this.ch.expect(MSG.HELLO, IDLE_TIMEOUT_MS)), this.env.hostId));
-      this.ch.sendJson(MSG.READY, { domid: this.domid });
+      this.ch.sendJson(MSG.READY, { domid: this.domid, disks: this.disks.plans });
       for (;;) {
         const m = await this.ch.next(IDLE_TIMEOUT_MS);
         if (m.type === MSG.PAGES && this.state === 'receiving') {
           faultPoint('target-in-precopy');
           this.pages(m.payload);
         }
+        else if (m.type === MSG.DISK && this.state === 'receiving') this.disks.write(m.payload);
         else if (m.type === MSG.SYNC && this.state === 'receiving') this.ch.send(MSG.SYNCED);
         else if (m.type === MSG.FINAL && this.state === 'receiving') {
           this.prepare(m.payload);
@@ -101,16 +104,11 @@ export class IncomingDomain {
     this.name = h.name;
     if (!this.env.claim(h.name, this)) throw new MigrationError('EEXIST', `a domain named "${h.name}" already exists or is arriving on this host`);
     this.claimed = true;
-    for (const disk of h.disks) {
-      // Shared storage only: the source's probe file beside the image must be visible here.
-      if (!existsSync(disk.probe)) {
-        throw new MigrationError('ENOENT', `disk ${disk.target}: the directory of ${disk.source} is not shared with this host (block migration is not supported; put the image in a directory both hosts see)`);
-      }
-    }
     let count = 0;
     for (const x of h.populated) count += x;
     if (count + 2 > this.host.frames.freeFrames) throw new MigrationError('ENOMEM', `domain "${h.name}" needs ${count} pages; this host has ${this.host.frames.freeFrames} free`);
     this.leavePaused = h.paused;
+    this.disks.accept(h.disks);
     this.domid = this.host.reserveDomid();
     this.frames = new Int32Array(h.maxPages).fill(-1);
     this.received = new Uint8Array(h.maxPages);
@@ -141,6 +139,7 @@ export class IncomingDomain {
   }
 
   private prepare(image: Buffer): void {
+    this.disks.finish();
     restoreDomain(this.host, image, {
       paused: true,
       name: `${this.name}--incoming`,
@@ -169,6 +168,7 @@ export class IncomingDomain {
   drop(): void {
     if (this.state === 'prepared' && this.host.domain(this.domid)) this.host.destroy(this.domid);
     else if (this.domid >= 0) this.host.releaseDomid(this.domid, this.frames);
+    if (this.state !== 'done') this.disks.discard();
     this.state = 'done';
     this.releaseName();
   }
@@ -193,6 +193,8 @@ function checkHello(v: Record<string, unknown>, hostId: string): Hello {
   const populated = typeof v.populated === 'string' ? new Uint8Array(Buffer.from(v.populated, 'base64')) : bad('populated');
   if (populated.length !== maxPages || populated.some((x) => x > 1)) bad('populated does not map maxPages pages');
   const disks = Array.isArray(v.disks) ? v.disks : bad('disks');
-  for (const x of disks) if (!x || typeof x.source !== 'string' || typeof x.target !== 'string' || typeof x.probe !== 'string') bad('disk');
+  for (const x of disks) {
+    if (!x || typeof x.source !== 'string' || !x.source.startsWith('/') || typeof x.target !== 'string' || typeof x.probe !== 'string' || !Number.isSafeInteger(x.sizeBytes) || x.sizeBytes < 0) bad('disk');
+  }
   return { name, pages, maxPages, vcpus, populated, paused: v.paused === true, disks };
 }

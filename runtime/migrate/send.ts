@@ -14,14 +14,12 @@
  * anyone's back, which is what lets the arbiter activate the target's copy when the source's
  * host cannot be reached.
  */
-import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
-import { blockDevicesOf } from '../devices/block/index.ts';
 import type { MigrateOptions, MigrationPhase, MigrationProgress, MigrationResult } from '../api.ts';
+import { OutgoingDisks } from './disks.ts';
+import { MigrationError } from './errors.ts';
 import { faultPoint } from './faults.ts';
 import { snapshotDomain } from './save.ts';
 import { MSG, PAGE_RECORD, parseJson, peerError, WireError, type MigrationChannel } from './wire.ts';
@@ -35,12 +33,7 @@ const TURN_MS = 8;
 const RATE_INCREMENT_MIBPS = 50 / 8;
 const ANSWER_TIMEOUT_MS = 30_000;
 
-export class MigrationError extends Error {
-  constructor(readonly code: string, message: string, readonly sourceState: 'running' | 'paused-unknown' = 'running') {
-    super(message);
-    this.name = 'MigrationError';
-  }
-}
+export { MigrationError } from './errors.ts';
 
 /** Domains being migrated away right now (a second save or migrate of one is refused). */
 export const outgoing = new WeakSet<Domain>();
@@ -74,7 +67,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
   };
 
   outgoing.add(d);
-  let probes: DiskProbe[] = [];
+  const disks = new OutgoingDisks(host, d);
   let logging = false;
   let pausedAt = 0;
   let finalSent = false;
@@ -83,14 +76,15 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     const populated = new Uint8Array(d.maxPages);
     for (let pfn = 0; pfn < d.maxPages; pfn++) if (d.p2m[pfn]! >= 0) populated[pfn] = 1;
     report('reserving');
-    probes = sharedDiskProbes(host, d);
+    const offers = disks.offer();
     ch.sendJson(MSG.HELLO, {
       version: STREAM_VERSION, hostId: opts.hostId, name: d.name, pages: d.currentPages, maxPages: d.maxPages,
       vcpus: d.vcpus.length, weight: d.weight, cap: d.cap, paused: opts.paused === true || d.pauseCount > 0, populated: Buffer.from(populated).toString('base64'),
-      disks: probes.map((x) => ({ source: x.source, target: x.target, mode: x.mode, probe: x.probe })),
+      disks: offers,
     });
-    parseJson(await ch.expect(MSG.READY, ANSWER_TIMEOUT_MS));
-    removeProbes(probes);
+    const ready = parseJson(await ch.expect(MSG.READY, ANSWER_TIMEOUT_MS));
+    disks.removeProbes();
+    disks.start(ready.disks ?? []);
 
     // Stage 1, iterative pre-copy while the guest runs.
     host.mem.beginDirtyLog();
@@ -108,6 +102,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       p.round++;
       report('precopy');
       const roundStart = performance.now();
+      if (disks.copying) await sendDiskChunks(ch, disks, p.round === 1, p, true);
       await sendPages(host, d, ch, toSend, sent, p, rateMiBps, true);
       if (d.dying || d.isShutdown) throw new MigrationError('EINVAL', `domain ${d.name} shut down during the migration`);
       const secs = Math.max(1e-3, (performance.now() - roundStart) / 1000);
@@ -122,7 +117,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       p.dirtyRatePps = Math.round(dirty.length / secs);
       toSend = dirty;
       // The writable-working-set stop rule: few pages left, no progress, rounds or volume spent.
-      const stop = dirty.length < plan.minDirty || p.round >= plan.maxRounds || dirty.length >= prevDirty * 0.9 ||
+      const stop = dirty.length + disks.pending < plan.minDirty || p.round >= plan.maxRounds || dirty.length >= prevDirty * 0.9 ||
         p.pagesSent > 3 * d.currentPages;
       report('precopy');
       if (stop) break;
@@ -142,6 +137,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     const rest = new Set(toSend);
     for (const pfn of takeDirty(host, d)) rest.add(pfn);
     await sendPages(host, d, ch, [...rest], sent, p, 0, false);
+    if (disks.copying) await sendDiskChunks(ch, disks, false, p, false);
     const image = snapshotDomain(host, d, { pages: 'tables' });
     host.mem.endDirtyLog();
     logging = false;
@@ -156,12 +152,11 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     ch.send(MSG.COMMIT);
     const active = parseJson(await ch.expect(MSG.ACTIVE, ANSWER_TIMEOUT_MS));
     const downtimeMs = performance.now() - pausedAt;
-    const disks = blockDevicesOf(host).save(d.id).length === 0 ? 'none' : 'shared';
     host.destroy(d.id);
     ch.close();
     return {
       domid: Number(active.domid), name: d.name, rounds: p.round, pagesSent: p.pagesSent, bytesSent: ch.bytesSent,
-      downtimeMs: round2(downtimeMs), totalMs: round2(performance.now() - t0), disks,
+      downtimeMs: round2(downtimeMs), totalMs: round2(performance.now() - t0), disks: disks.mode,
     };
   } catch (e) {
     if (logging) host.mem.endDirtyLog();
@@ -192,41 +187,10 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       `migration of ${d.name} failed, and it keeps running here: ${why}`,
     );
   } finally {
-    removeProbes(probes);
+    disks.removeProbes();
+    disks.stop();
     outgoing.delete(d);
   }
-}
-
-interface DiskProbe {
-  source: string;
-  target: string;
-  mode: string;
-  /** a file made beside the image for this migration: the target sees it iff the directory is shared */
-  probe: string;
-}
-
-/**
- * A disk moves with its domain only through a directory both hosts see (the image itself is
- * not copied). The same path on the target is not proof — it may be another file — so the
- * source makes a uniquely named probe file beside each image, and the target looks for it.
- */
-function sharedDiskProbes(host: Host, d: Domain): DiskProbe[] {
-  const out: DiskProbe[] = [];
-  try {
-    for (const v of blockDevicesOf(host).save(d.id)) {
-      const probe = join(dirname(v.source), `.${basename(v.source)}.xenoform-migrate-${randomBytes(8).toString('hex')}`);
-      writeFileSync(probe, '', { flag: 'wx', mode: 0o600 });
-      out.push({ source: v.source, target: v.target, mode: v.mode, probe });
-    }
-  } catch (e) {
-    removeProbes(out);
-    throw new MigrationError('EINVAL', `cannot check the disks' directory for sharing: ${(e as Error).message}`);
-  }
-  return out;
-}
-
-function removeProbes(probes: DiskProbe[]): void {
-  for (const p of probes.splice(0)) rmSync(p.probe, { force: true });
 }
 
 /** The domain's pfns whose frames were written since the last call (and reset those bits). */
@@ -242,6 +206,22 @@ function takeDirty(host: Host, d: Domain): number[] {
   }
   host.mem.collectDirty(mfns);
   return pfns;
+}
+
+/** Send the disks' dirty chunks as DISK records (block migration), yielding like sendPages. */
+async function sendDiskChunks(ch: MigrationChannel, disks: OutgoingDisks, first: boolean, p: MigrationProgress, live: boolean): Promise<void> {
+  let turn = performance.now();
+  for (const rec of disks.records(first)) {
+    const full = ch.send(MSG.DISK, rec);
+    p.diskBytesSent = disks.bytesSent;
+    const early = ch.poll();
+    if (early) throw early.type === MSG.ERROR ? peerError(early) : new WireError('PROTOCOL', 'unexpected record from the target during pre-copy');
+    if (!full) await ch.drained();
+    if (live && performance.now() - turn > TURN_MS) {
+      await yieldToGuests();
+      turn = performance.now();
+    }
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
  *
  *   type u8 | payload length u32 LE | SHA-256 of payload (32) | payload
  *
- * Source → target: HELLO (json), PAGES (n × [pfn u32 LE | 4096 bytes]), SYNC (before the
+ * Source → target: HELLO (json), PAGES (n × [pfn u32 LE | 4096 bytes]), DISK (disks.ts), SYNC (before the
  * stop: has everything so far arrived?), FINAL (a save image, image.ts, whose pages section
  * holds the page tables only), COMMIT, ABORT (json).
  * Target → source: READY (json), SYNCED, PREPARED, ACTIVE (json), ERROR (json {code, message}).
@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 
 export const MSG = {
-  HELLO: 1, PAGES: 2, FINAL: 4, COMMIT: 5, ABORT: 6, SYNC: 7,
+  HELLO: 1, PAGES: 2, DISK: 3, FINAL: 4, COMMIT: 5, ABORT: 6, SYNC: 7,
   READY: 16, PREPARED: 17, ACTIVE: 18, ERROR: 19, SYNCED: 20,
 } as const;
 export type MessageType = (typeof MSG)[keyof typeof MSG];

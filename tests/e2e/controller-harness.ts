@@ -114,12 +114,19 @@ export class World {
    * state dir under this world); resolves with the port the kernel chose. `env` is added to
    * its environment (e.g. XENOFORM_FAULT_INJECT).
    */
-  async startTcpHost(name: string, tokenFile: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  async startTcpHost(name: string, tokenFile: string, env: NodeJS.ProcessEnv = {}, opts: { privateDirs?: string[] } = {}): Promise<number> {
     const stateDir = join(this.dir, `host-${name}`);
     mkdirSync(stateDir, { recursive: true });
-    const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'host', '--listen', '127.0.0.1:0', '--token-file', tokenFile], {
-      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env },
-    });
+    const args = [BIN, '--state-dir', stateDir, 'host', '--listen', '127.0.0.1:0', '--token-file', tokenFile];
+    // privateDirs: the host sees its own empty directories there (a private mount namespace
+    // with a tmpfs on each), as a host on another machine would — needs root (unshare -m)
+    const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const child = opts.privateDirs
+      ? spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+        [...opts.privateDirs.map((d) => `mount -t tmpfs tmpfs ${q(d)}`), `exec ${[process.execPath, ...args].map(q).join(' ')}`].join(' && ')], {
+        stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env },
+      })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     this.tcpHosts.set(name, child);
     let stderr = '';
     return new Promise((resolve, reject) => {

@@ -48,6 +48,8 @@ export function checkDiskSpec(s: unknown, where: string): asserts s is DiskSpec 
 /** An open image: a descriptor, its identity and its size in 512-byte sectors. */
 export class DiskImage {
   private closed = false;
+  /** who is told of every write (live migration's block copy tracks what to send again) */
+  private readonly writeWatchers = new Set<(offset: number, length: number) => void>();
 
   private constructor(
     /** The canonical path (realpath): the key of the writer lock. */
@@ -111,6 +113,13 @@ export class DiskImage {
   write(buf: Uint8Array, offset: number): void {
     let done = 0;
     while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, offset + done);
+    for (const w of this.writeWatchers) w(offset, buf.length);
+  }
+
+  /** Be told of every write from now on (offset, length); returns the unsubscribe. */
+  watchWrites(fn: (offset: number, length: number) => void): () => void {
+    this.writeWatchers.add(fn);
+    return () => this.writeWatchers.delete(fn);
   }
 
   /** Make every completed write durable (BLKIF_OP_FLUSH_DISKCACHE, and around a barrier). */

@@ -95,6 +95,11 @@ export class BlockDevices {
     for (const b of this.makeBackends(d)) b.start();
   }
 
+  /** The open image behind the domain's virtual disk `target` (live migration copies it). */
+  imageOf(domid: number, target: string): DiskImage | undefined {
+    return this.domains.get(domid)?.disks.find((x) => x.spec.target === target)?.image;
+  }
+
   /** The domain's vbds as versioned records (persist.ts), for save and migrate. */
   save(domid: number): VbdRecord[] {
     return (this.domains.get(domid)?.backends ?? []).map(saveVbd);

@@ -1,0 +1,7 @@
+/** Why a live migration failed or was refused, with the API's error code. */
+export class MigrationError extends Error {
+  constructor(readonly code: string, message: string, readonly sourceState: 'running' | 'paused-unknown' = 'running') {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
