@@ -113,6 +113,9 @@ export class ObservedDomains {
   private dead = new Set<number>();
   private fetchedAt = -Infinity;
   private inflight: Promise<void> | undefined;
+  private inflightGeneration = 0;
+  /** bumped by invalidate(): lists begun before it do not count */
+  private generation = 0;
 
   constructor(private readonly hv: HypervisorApi, private readonly now: () => number, private readonly maxAgeMs = 1000) {}
 
@@ -123,19 +126,25 @@ export class ObservedDomains {
   }
 
   relist(): Promise<void> {
-    this.inflight ??= (async () => {
+    // a list begun before an invalidate() may predate what invalidated it: a new one is due
+    if (this.inflight && this.inflightGeneration === this.generation) return this.inflight;
+    const generation = (this.inflightGeneration = this.generation);
+    let p: Promise<void> | undefined = undefined;
+    p = (async () => {
       const started = this.now();
       try {
         const rows = await this.hv.list();
+        if (generation !== this.generation) return;
         const next = new Map<string, DomainRow>();
         for (const r of rows) if (r.id !== 0) next.set(r.name, r);
         this.rows = next;
         this.fetchedAt = started;
       } finally {
-        this.inflight = undefined;
+        if (this.inflight === p) this.inflight = undefined;
       }
     })();
-    return this.inflight;
+    this.inflight = p;
+    return p;
   }
 
   get(name: string): DomainRow | undefined {
@@ -172,6 +181,7 @@ export class ObservedDomains {
 
   /** Forget everything (the host went away): the next fresh() lists again. */
   invalidate(): void {
+    this.generation++;
     this.fetchedAt = -Infinity;
     this.dead.clear(); // a new host counts domids from 1 again
   }

@@ -13,7 +13,7 @@ import { blockDevicesOf, DiskRefusedError } from './devices/block/index.ts';
 import { restoreFromFile, saveToFile } from './migrate/files.ts';
 import { openMigrationChannel } from './migrate/connect.ts';
 import { IncomingDomain } from './migrate/receive.ts';
-import { migrateOut, MigrationError } from './migrate/send.ts';
+import { migrateOut, MigrationError, outgoing } from './migrate/send.ts';
 import { MigrationChannel } from './migrate/wire.ts';
 import {
   ApiTimeoutError,
@@ -346,7 +346,7 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
   /** xl save (runtime/migrate): the image written atomically; the domain destroyed unless checkpoint. */
   async save(id: number, file: string, opts: { checkpoint?: boolean } = {}): Promise<void> {
     this.live();
-    this.domainOf(id);
+    if (outgoing.has(this.domainOf(id))) throw new BusyError(`domain ${id} is being migrated; save it when the migration has ended`);
     await saveToFile(this.host, id, file, { checkpoint: opts.checkpoint === true });
   }
 

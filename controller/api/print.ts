@@ -2,7 +2,7 @@
 // NAME first, blank for unknown, ages as kubectl's HumanDuration), `xl list`'s columns, and a
 // `kubectl describe`-like page.
 import { stringify } from 'yaml';
-import type { Condition, Domain, DomainList, Host, HostList } from '../../crds/index.ts';
+import type { Condition, Domain, DomainList, DomainStatus, Host, HostList } from '../../crds/index.ts';
 import type { DomainRow } from '../hypervisor.ts';
 import type { ObjectEvent } from '../store/index.ts';
 
@@ -165,6 +165,7 @@ export function describeDomain(d: Domain, events: ObjectEvent[], now = Date.now(
     `  ${kv('Observed Generation', s.observedGeneration)}`,
     ...(s.lastShutdownReason ? [`  ${kv('Last Shutdown', s.lastShutdownReason)}`] : []),
     ...(s.intent ? [`  ${kv('Intent', s.intent)}`] : []),
+    ...(s.migrationState ? migrationLines(s.migrationState, kv) : []),
     ...(s.startFailure ? [`  ${kv('Start Failure', `${s.startFailure.consecutiveFailCount ?? 0} in a row${s.startFailure.retryAfterTimestamp ? `, next start at ${s.startFailure.retryAfterTimestamp}` : ''}`)}`] : []),
     'Conditions:',
     (s.conditions?.length
@@ -176,6 +177,17 @@ export function describeDomain(d: Domain, events: ObjectEvent[], now = Date.now(
       : '  <none>',
   ];
   return lines.join('\n');
+}
+
+/** The last live migration, for `describe` (status.migrationState). */
+function migrationLines(m: NonNullable<DomainStatus['migrationState']>, kv: (k: string, v: unknown) => string): string[] {
+  const out = [`  Migration:`, `    ${kv('Phase', m.phase)}`, `    ${kv('Hosts', `${m.sourceHost} → ${m.targetHost}`)}`, `    ${kv('Started', m.startTimestamp)}`];
+  if (m.endTimestamp) out.push(`    ${kv('Ended', m.endTimestamp)}`);
+  if (m.phase === 'Running') out.push(`    ${kv('Progress', `${m.stage ?? 'starting'}, round ${m.round ?? 0}, ${m.pagesSent ?? 0} pages sent, ${m.pagesDirty ?? 0} dirty (${m.dirtyRatePps ?? 0} pages/s)`)}`);
+  if (m.downtimeMs !== undefined) out.push(`    ${kv('Downtime', `${m.downtimeMs} ms (total ${m.totalMs ?? '?'} ms, ${m.round ?? '?'} rounds, ${m.pagesSent ?? '?'} pages)`)}`);
+  if (m.disks) out.push(`    ${kv('Disks', m.disks)}`);
+  if (m.failureReason) out.push(`    ${kv('Failure Reason', m.failureReason)}`);
+  return out;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface MigrationHosts {
   has(host: string): boolean;
   /** the Domain now takes its memory on `host` */
   place(domain: string, host: string, memoryMiB: number): void;
+  /** a host's cached `xl list` (dropped when a migration ends: the domain moved) */
+  observedFor(host: string): { invalidate(): void } | undefined;
 }
 
 export interface MigrationManagerDeps {
@@ -154,6 +156,15 @@ export class MigrationManager {
         this.finish(name, e, { phase: 'Succeeded' }, 'Migrated', `live migration ${e.state.sourceHost} → ${e.state.targetHost} completed (its answer was lost: ${message})`);
         return;
       }
+      if (runsOn === undefined) {
+        // which copy lives depends on a host that cannot be asked now: stay Running (reconcile
+        // holds the Domain) and settle on a later pass (holds → resolve)
+        e.state.failureReason = `${code}: ${message}; settling once both hosts answer`;
+        e.done = undefined;
+        this.persist(name, e);
+        this.d.event(name, 'Warning', 'MigrationUnsettled', `live migration ${e.state.sourceHost} → ${e.state.targetHost} broke off (${message}); which copy lives is settled once both hosts answer`);
+        return;
+      }
       this.finish(name, e, { phase: 'Failed', failureReason: `${code}: ${message}` }, 'MigrationFailed', `live migration ${e.state.sourceHost} → ${e.state.targetHost} failed: ${message}`);
       return;
     }
@@ -169,6 +180,8 @@ export class MigrationManager {
   }
 
   private finish(name: string, e: Entry, change: Partial<MigrationState>, reason: string, message: string): void {
+    // the next pass must see where the domain is now, not a list from before the move
+    for (const h of [e.state.sourceHost, e.state.targetHost]) this.d.hosts.observedFor(h)?.invalidate();
     Object.assign(e.state, change, { endTimestamp: this.d.now().toISOString() });
     if (change.phase === 'Failed') delete e.state.stage;
     this.persist(name, e);

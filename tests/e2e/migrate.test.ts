@@ -111,6 +111,10 @@ describe('xenoform migrate', () => {
     expect(log.match(/ticker: ready/g)).toHaveLength(1); // never rebooted
     const ev = (await w.cli(['events'])).stdout;
     expect(ev).toMatch(/Migrated/);
+    const described = (await w.cli(['describe', 'domain', 'kv'])).stdout;
+    expect(described).toMatch(/Migration:\n\s+Phase:\s+Succeeded\n\s+Hosts:\s+b → c/);
+    expect(described).toMatch(/Downtime:\s+[\d.]+ ms/);
+    expect(described).toMatch(/Disks:\s+shared/);
   }, 240_000);
 
   // The target must not see the image's directory, as a host on another machine would not: host
