@@ -3,6 +3,7 @@
  * and Domain-0's services (xenstored, console backends). It wires runtime/cpu, mem, hv, boot
  * and devices together and runs the vCPUs on the credit scheduler, on an injected clock.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { MachineMemory } from './mem/machine.ts';
 import { FrameTable, OutOfMemoryError } from './mem/frames.ts';
@@ -100,6 +101,8 @@ export class Host implements HostContext {
   private readonly timers = new TimerQueue();
   private nextDomid = 1;
   private readonly reservedDomids = new Set<number>();
+  /** who this host is to other hosts (image leases, migration streams) */
+  readonly hostId = randomUUID();
   private readonly pcpus: number;
   private nextPcpu = 0;
   /** The vCPU running now (inside step). */

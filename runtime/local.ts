@@ -2,7 +2,6 @@
  * LocalHypervisor: the Hypervisor API (api.ts) over an in-process Host — what `boot`, `create`
  * and the host agent (server.ts) use. Errors are HypervisorErrors with stable codes.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { open } from 'node:fs/promises';
@@ -87,7 +86,9 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
 
   private readonly pcpus: number;
   /** who this host is in a migration stream (a migration to oneself is refused) */
-  readonly hostId = randomUUID();
+  get hostId(): string {
+    return this.host.hostId;
+  }
   private outgoingCount = 0;
   private readonly arriving = new Map<string, IncomingDomain>();
 

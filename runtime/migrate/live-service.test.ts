@@ -1,7 +1,7 @@
 // Services under load across a live migration: a kvstore (disk in a directory both hosts see)
 // and an httpd move from host A to host B while an HTTP client keeps calling them through the
 // gateway, bridged onto both hosts' segments. No request fails, no acknowledged write is lost.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { httpCall } from '../../tests/support/http.ts';
 import { Gateway } from '../../controller/gateway/gateway.ts';
 import { LocalHypervisor } from '../local.ts';
+import { blockDevicesOf } from '../devices/block/index.ts';
 import { HostServer } from '../server.ts';
 import type { MigrationResult } from '../api.ts';
 
@@ -95,6 +96,11 @@ describe('services keep serving across a live migration', () => {
 
     expect(failures).toEqual([]);
     expect(moved.map((m) => m.disks)).toEqual(['shared', 'none']);
+    // the writable image's lease passed to B with the domain; A cannot open it meanwhile
+    const img = realpathSync(join(dir, 'kv.img'));
+    expect(blockDevicesOf(b.hv.host).leases.holder(img)).toMatchObject({ hostId: b.hv.hostId, domain: 'kv' });
+    const twin = await a.hv.create({ name: 'kv2', kernel: image('kvstore'), memoryMiB: 16, disks: [{ source: join(dir, 'kv.img'), target: 'xvda', mode: 'rw' }] }).catch((e) => e);
+    expect(twin.message).toMatch(/held writable by domain kv on another host/);
     expect((await a.hv.list()).map((r) => r.name)).toEqual(['Domain-0']);
     expect((await b.hv.list()).map((r) => r.name).sort()).toEqual(['Domain-0', 'kv', 'web']);
     for (const key of acked) {

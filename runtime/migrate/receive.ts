@@ -15,6 +15,7 @@
 import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import { OutOfMemoryError } from '../mem/frames.ts';
+import { blockDevicesOf } from '../devices/block/index.ts';
 import { faultPoint } from './faults.ts';
 import { restoreDomain } from './restore.ts';
 import { IncomingDisks, type DiskOffer } from './disks.ts';
@@ -35,6 +36,7 @@ export interface IncomingEnv {
 }
 
 interface Hello {
+  hostId: string;
   name: string;
   pages: number;
   maxPages: number;
@@ -52,6 +54,7 @@ export class IncomingDomain {
   private frames = new Int32Array(0);
   private received = new Uint8Array(0);
   private leavePaused = false;
+  private sourceHostId = '';
   private readonly disks = new IncomingDisks();
   private claimed = false;
 
@@ -61,7 +64,7 @@ export class IncomingDomain {
   async run(): Promise<void> {
     try {
       this.reserve(checkHello(parseJson(await this.ch.expect(MSG.HELLO, IDLE_TIMEOUT_MS)), this.env.hostId));
-      this.ch.sendJson(MSG.READY, { domid: this.domid, disks: this.disks.plans });
+      this.ch.sendJson(MSG.READY, { domid: this.domid, disks: this.disks.plans, lease: blockDevicesOf(this.host).leases.self });
       for (;;) {
         const m = await this.ch.next(IDLE_TIMEOUT_MS);
         if (m.type === MSG.PAGES && this.state === 'receiving') {
@@ -108,6 +111,7 @@ export class IncomingDomain {
     for (const x of h.populated) count += x;
     if (count + 2 > this.host.frames.freeFrames) throw new MigrationError('ENOMEM', `domain "${h.name}" needs ${count} pages; this host has ${this.host.frames.freeFrames} free`);
     this.leavePaused = h.paused;
+    this.sourceHostId = h.hostId;
     this.disks.accept(h.disks);
     this.domid = this.host.reserveDomid();
     this.frames = new Int32Array(h.maxPages).fill(-1);
@@ -143,7 +147,7 @@ export class IncomingDomain {
     restoreDomain(this.host, image, {
       paused: true,
       name: `${this.name}--incoming`,
-      preloaded: { domid: this.domid, frames: this.frames, received: this.received },
+      preloaded: { domid: this.domid, frames: this.frames, received: this.received, sourceHostId: this.sourceHostId },
     });
     this.state = 'prepared';
   }
@@ -156,6 +160,7 @@ export class IncomingDomain {
       throw new MigrationError('EEXIST', `a domain named "${this.name}" already runs on this host`);
     }
     d.name = this.name;
+    blockDevicesOf(this.host).claimLeases(d.id); // passed by the source at COMMIT, or the arbiter's decision
     this.state = 'done';
     this.releaseName();
     if (this.leavePaused) this.host.events.emit('domain', this.host.info(d));
@@ -196,5 +201,6 @@ function checkHello(v: Record<string, unknown>, hostId: string): Hello {
   for (const x of disks) {
     if (!x || typeof x.source !== 'string' || !x.source.startsWith('/') || typeof x.target !== 'string' || typeof x.probe !== 'string' || !Number.isSafeInteger(x.sizeBytes) || x.sizeBytes < 0) bad('disk');
   }
-  return { name, pages, maxPages, vcpus, populated, paused: v.paused === true, disks };
+  const source = typeof v.hostId === 'string' && v.hostId.length <= 64 ? v.hostId : bad('hostId');
+  return { hostId: source, name, pages, maxPages, vcpus, populated, paused: v.paused === true, disks };
 }

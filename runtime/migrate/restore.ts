@@ -33,6 +33,8 @@ export interface RestoreOptions {
  */
 export interface Preloaded {
   domid: number;
+  /** the source host, whose image leases pass to this host at the commitment */
+  sourceHostId?: string;
   frames: Int32Array;
   received: Uint8Array;
 }
@@ -296,7 +298,7 @@ export function restoreDomain(host: Host, bytes: Uint8Array, opts: RestoreOption
         restoreXsConn(host.xenstored, d.id, img.xsConn);
       },
       attachDevices: (d) => {
-        blockDevicesOf(host).restore(d, h.name, img.devices.vbds);
+        blockDevicesOf(host).restore(d, h.name, img.devices.vbds, { handoffFrom: pre?.sourceHostId });
         // A vif comes back with a fresh backend that resets the frontend directory to
         // Initialising; a guest that did not suspend still thinks it is connected, so give its
         // saved state back: the backend sees a connected frontend and re-attaches to its rings

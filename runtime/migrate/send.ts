@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import type { MigrateOptions, MigrationPhase, MigrationProgress, MigrationResult } from '../api.ts';
+import { blockDevicesOf } from '../devices/block/index.ts';
 import { OutgoingDisks } from './disks.ts';
 import { MigrationError } from './errors.ts';
 import { faultPoint } from './faults.ts';
@@ -149,6 +150,11 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     await ch.expect(MSG.PREPARED, ANSWER_TIMEOUT_MS);
     faultPoint('source-after-prepared');
     report('activating');
+    // the writable images' leases pass to the target, then it may activate
+    const lease = ready.lease as { hostId?: unknown; hostname?: unknown; pid?: unknown } | undefined;
+    if (lease && typeof lease.hostId === 'string' && typeof lease.hostname === 'string' && Number.isInteger(lease.pid)) {
+      blockDevicesOf(host).passLeases(d.id, { hostId: lease.hostId, hostname: lease.hostname, pid: lease.pid as number });
+    }
     ch.send(MSG.COMMIT);
     const active = parseJson(await ch.expect(MSG.ACTIVE, ANSWER_TIMEOUT_MS));
     const downtimeMs = performance.now() - pausedAt;

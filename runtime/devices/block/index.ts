@@ -18,6 +18,7 @@ import type { Xenstored } from '../xenstore/xenstored.ts';
 import { DiskRefusedError } from './errors.ts';
 import { VbdBackend, type ImageSlot } from './event-handler.ts';
 import { checkDiskSpec, DiskImage, type DiskSpec } from './image.ts';
+import { ImageLeases, type LeaseHolder } from './lease.ts';
 import { ImageLocks } from './locks.ts';
 import { addCounters, zeroCounters, type VbdCounters } from './metrics.ts';
 import { parseVdev, type Vdev } from './vdev.ts';
@@ -33,6 +34,8 @@ export type { VbdRecord } from './persist.ts';
 export interface BlockHost extends HostContext {
   readonly xenstored: Xenstored;
   readonly dom0Evtchn: EventChannels;
+  /** this host's identity in the image leases shared with other hosts (lease.ts) */
+  readonly hostId: string;
 }
 
 /** One disk of a domain, as `describe` shows it. */
@@ -66,11 +69,14 @@ interface Prepared {
 
 export class BlockDevices {
   readonly locks = new ImageLocks();
+  readonly leases: ImageLeases;
   private readonly domains = new Map<number, Prepared>();
 
-  constructor(private readonly host: BlockHost) {}
+  constructor(private readonly host: BlockHost) {
+    this.leases = new ImageLeases(host.hostId);
+  }
 
-  prepare(domid: number, name: string, disks: readonly DiskSpec[] = []): void {
+  prepare(domid: number, name: string, disks: readonly DiskSpec[] = [], opts: { handoffFrom?: string } = {}): void {
     if (!Array.isArray(disks)) throw new DiskRefusedError('DISK_SPEC', 'disks must be a list');
     if (disks.length === 0) return;
     const vdevs = disks.map((d, i) => {
@@ -83,7 +89,7 @@ export class BlockDevices {
     });
     const opened: Prepared['disks'] = [];
     try {
-      disks.forEach((spec, i) => opened.push({ spec, vdev: vdevs[i]!, image: this.openImage(domid, name, spec) }));
+      disks.forEach((spec, i) => opened.push({ spec, vdev: vdevs[i]!, image: this.openImage(domid, name, spec, opts) }));
     } catch (e) {
       for (const o of opened) this.closeImage(domid, o.spec, o.image);
       throw e;
@@ -110,9 +116,9 @@ export class BlockDevices {
    * images, rewrite the backend directories if the store lacks them, re-attach connected rings
    * at their saved positions. Throws DiskRefusedError (nothing left behind) or on a bad record.
    */
-  restore(d: Domain, name: string, records: readonly unknown[]): void {
+  restore(d: Domain, name: string, records: readonly unknown[], opts: { handoffFrom?: string } = {}): void {
     const recs = records.map(checkVbdRecord);
-    this.prepare(d.id, name, recs.map(specOf));
+    this.prepare(d.id, name, recs.map(specOf), opts);
     this.makeBackends(d).forEach((b, i) => {
       const r = recs[i]!;
       Object.assign(b.vbd.counters, r.counters);
@@ -193,12 +199,36 @@ export class BlockDevices {
     return this.domains.get(domid)?.backends.find((b) => b.vbd.vdev.name === target);
   }
 
-  private openImage(domid: number, name: string, spec: DiskSpec): DiskImage {
+  /**
+   * Live migration's commitment, on the source: the leases of the domain's writable images now
+   * name the target host (`to`), before the target activates.
+   */
+  passLeases(domid: number, to: Omit<LeaseHolder, 'domain' | 'since'>): void {
+    const p = this.domains.get(domid);
+    for (const o of p?.disks ?? []) {
+      if (o.spec.mode === 'rw') this.leases.passTo(o.image.realPath, { ...to, domain: p!.name, since: new Date().toISOString() });
+    }
+  }
+
+  /** Activation on the target: the writable images' leases are this host's. */
+  claimLeases(domid: number): void {
+    const p = this.domains.get(domid);
+    for (const o of p?.disks ?? []) if (o.spec.mode === 'rw') this.leases.claim(o.image.realPath, p!.name);
+  }
+
+  private openImage(domid: number, name: string, spec: DiskSpec, opts: { handoffFrom?: string } = {}): DiskImage {
     const real = DiskImage.resolve(spec);
+    const what = `disk ${spec.target}: image ${spec.source}`;
     this.locks.acquire(real, { domid, name, target: spec.target, mode: spec.mode }, spec.source);
+    let leased = false;
     try {
+      if (spec.mode === 'rw') {
+        this.leases.take(real, name, what, opts);
+        leased = true;
+      } else this.leases.check(real, what);
       return DiskImage.open(real, spec);
     } catch (e) {
+      if (leased) this.leases.release(real);
       this.locks.release(real, domid, spec.target);
       throw e;
     }
@@ -206,6 +236,7 @@ export class BlockDevices {
 
   private closeImage(domid: number, spec: DiskSpec, image: DiskImage): void {
     image.close();
+    if (spec.mode === 'rw' && this.locks.holders(image.realPath).every((h) => h.domid === domid)) this.leases.release(image.realPath);
     this.locks.release(image.realPath, domid, spec.target);
   }
 }
