@@ -236,15 +236,17 @@ export class ApiServer {
    */
   private async migrate(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
     const c = this.o.controller;
-    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { host?: unknown };
-    if (typeof body.host !== 'string' || body.host === '') throw new HttpError(400, 'BadRequest', 'expected {host: "HOST"}');
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { host?: unknown; maxRateMiBps?: unknown };
+    if (typeof body.host !== 'string' || body.host === '') throw new HttpError(400, 'BadRequest', 'expected {host: "HOST", maxRateMiBps?: number}');
+    const rate = body.maxRateMiBps;
+    if (rate !== undefined && !(typeof rate === 'number' && rate > 0)) throw new HttpError(400, 'BadRequest', 'maxRateMiBps must be a positive number');
     const d = this.must(name);
     const st = d.status;
     if (st?.domid === undefined || !st.host || !['Running', 'Paused'].includes(st.phase ?? '')) {
       throw new HttpError(409, 'NotRunning', `Domain ${name} is ${st?.phase ?? 'not running'}; only a running domain can be migrated`);
     }
     try {
-      const state = c.migrations.start(name, { host: st.host, domid: st.domid, memoryMiB: (d.spec as { memory?: number }).memory ?? 0 }, body.host);
+      const state = c.migrations.start(name, { host: st.host, domid: st.domid, memoryMiB: (d.spec as { memory?: number }).memory ?? 0 }, body.host, rate === undefined ? {} : { maxRateMiBps: rate });
       json(res, 202, { name, migrationState: state });
     } catch (e) {
       if (e instanceof MigrationRefused) throw new HttpError(e.code === 'NotFound' ? 404 : e.code === 'Busy' ? 429 : 409, e.code, e.message);

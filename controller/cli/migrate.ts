@@ -3,12 +3,18 @@
 // it, prints the pre-copy's progress from status.migrationState as it goes, and ends with the
 // downtime and total time — exit 0 — or with why it failed, as one line — exit 1. The domain
 // keeps running through it; on failure it runs where it was.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Domain, MigrationState } from '../../crds/index.ts';
 import { ControllerClient } from '../api/client.ts';
 import { API_PREFIX } from '../api/server.ts';
 import { XenoformError } from '../errors.ts';
 import { err, out, resolveStateDir } from './context.ts';
+
+function parseRate(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1e6)) throw new InvalidArgumentError('--max-rate takes a positive number of MiB/s');
+  return n;
+}
 
 class MigrationFailed extends XenoformError {
   readonly code = 'MigrationFailed';
@@ -24,9 +30,10 @@ export function register(program: Command): void {
     .argument('<name>', 'the Domain\'s name')
     .argument('<host>', 'the target Host\'s name (`xenoform get hosts`)')
     .option('-q, --quiet', 'print only the outcome')
-    .action(async (name: string, host: string, opts: { quiet?: boolean }, cmd: Command) => {
+    .option('--max-rate <MiB/s>', 'cap the bandwidth (adaptive below the cap: each round at the last round\'s dirtying rate + 50 Mbit/s); default unlimited', parseRate)
+    .action(async (name: string, host: string, opts: { quiet?: boolean; maxRate?: number }, cmd: Command) => {
       const client = new ControllerClient(resolveStateDir(cmd));
-      const started = await client.post<{ migrationState: MigrationState }>(`${API_PREFIX}/${encodeURIComponent(name)}/migrate`, { host });
+      const started = await client.post<{ migrationState: MigrationState }>(`${API_PREFIX}/${encodeURIComponent(name)}/migrate`, { host, ...(opts.maxRate ? { maxRateMiBps: opts.maxRate } : {}) });
       const since = started.migrationState.startTimestamp;
       let last = '';
       for (;;) {

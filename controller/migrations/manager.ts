@@ -114,7 +114,7 @@ export class MigrationManager {
    * Start migrating Domain `name` (running as `domid` on `source`) to Host `target`. Checks
    * first, then runs in the background; refusals are MigrationRefused with a clear message.
    */
-  start(name: string, from: { host: string; domid: number; memoryMiB: number }, target: string): MigrationState {
+  start(name: string, from: { host: string; domid: number; memoryMiB: number }, target: string, opts: { maxRateMiBps?: number } = {}): MigrationState {
     const h = this.d.hosts;
     if (this.running(name)) throw new MigrationRefused('Conflict', `Domain ${name} is already migrating (${this.entries.get(name)!.state.sourceHost} → ${this.entries.get(name)!.state.targetHost})`);
     if (!h.has(target)) throw new MigrationRefused('NotFound', `no Host named ${target}`);
@@ -137,15 +137,15 @@ export class MigrationManager {
     this.entries.set(name, entry);
     this.persist(name, entry);
     this.d.event(name, 'Normal', 'MigrationStarted', `live migration ${from.host} → ${target} started`);
-    entry.done = this.run(name, entry, hv, where);
+    entry.done = this.run(name, entry, hv, where, opts);
     this.d.enqueue(name);
     return entry.state;
   }
 
-  private async run(name: string, e: Entry, hv: HypervisorApi, where: MigrationTarget): Promise<void> {
+  private async run(name: string, e: Entry, hv: HypervisorApi, where: MigrationTarget, opts: { maxRateMiBps?: number }): Promise<void> {
     let result: MigrationResult | undefined;
     try {
-      result = await hv.migrate(e.domid, where, { onProgress: (p) => this.progress(name, e, p) });
+      result = await hv.migrate(e.domid, where, { ...opts, onProgress: (p) => this.progress(name, e, p) });
     } catch (err) {
       const code = errorCode(err);
       const message = (err as Error).message;

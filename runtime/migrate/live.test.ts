@@ -84,6 +84,18 @@ describe('live migration between two host agents', () => {
     expect(await b.hv.incoming()).toEqual([]);
   }, 60_000);
 
+  it('a bandwidth cap (maxRateMiBps) still completes, round after round, and back again', async () => {
+    const a = await startHost();
+    const b = await startHost();
+    const d = await a.hv.create({ name: 'capped', kernel: guest('ticker'), memoryMiB: 16 });
+    await consoleUntil(a.hv, d.domid, /tick 1\n/);
+    const there = await a.hv.migrate(d.domid, b.target, { maxRateMiBps: 64, maxRounds: 3 });
+    expect(there.rounds).toBeLessThanOrEqual(3);
+    const back = await b.hv.migrate(there.domid, a.target, { maxRateMiBps: 64 });
+    expect((await a.hv.domain(back.domid)).name).toBe('capped');
+    expect(await consoleUntil(a.hv, back.domid, /tick \d+\n$/)).not.toMatch(/ready(.|\n)*ready/);
+  }, 60_000);
+
   it('a wrong token is refused and the domain keeps running on the source', async () => {
     const a = await startHost();
     const b = await startHost();
