@@ -157,7 +157,7 @@ export interface ShutdownOptions {
 }
 
 export interface StopHostOptions {
-  /** save domains instead of shutting them down (not implemented yet) */
+  /** save domains instead of shutting them down; the host restores them at its next start */
   save?: boolean;
   /** how long domains get to shut down before they are destroyed (default 30 s) */
   graceMs?: number;
@@ -168,6 +168,8 @@ export interface StopHostResult {
   shutdown: number[];
   /** domains destroyed when the grace period ended */
   destroyed: number[];
+  /** with save: domains saved for the host's next start */
+  saved?: number[];
 }
 
 /** Where a live migration goes: another host's agent on TCP and the token it accepts. */

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { open } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Host, HostError, type DomainInfo as HostDomainInfo, type HostOptions } from './host.ts';
 import { XEN_MAJOR, XEN_MINOR } from './hv/hc/version.ts';
 import { validateInterfaces, type FrameLink, type VifInfo } from './devices/net/index.ts';
@@ -427,15 +428,58 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
   // -- the host as a whole -------------------------------------------------------------------------
 
   stopHost(opts: StopHostOptions = {}): Promise<StopHostResult> {
-    if (opts.save) return Promise.reject(new NotImplementedError('saving domains when the host stops (host stop --save)'));
+    if (opts.save && !this.saveDir) return Promise.reject(new NotImplementedError('saving domains when the host stops without a state dir (host stop --save)'));
     const graceMs = opts.graceMs ?? 30_000;
     if (!(graceMs >= 0)) return Promise.reject(new InvalidArgumentError('graceMs must be a non-negative number'));
-    this.stopping ??= this.stopAll(graceMs);
+    this.stopping ??= this.stopAll(graceMs, opts.save === true);
     return this.stopping;
   }
 
-  /** xendomains stop: ask every domain to power off, wait up to the grace period, destroy the rest. */
-  private async stopAll(graceMs: number): Promise<StopHostResult> {
+  /**
+   * Where `stopHost({save: true})` saves domains, one image per domain named after it; the
+   * host process restores them at its next start (restoreSaved), as Xen's xendomains does
+   * with XENDOMAINS_SAVE.
+   */
+  saveDir: string | undefined;
+
+  /** xendomains start: bring back every domain saved when the host last stopped; each image goes once restored. */
+  async restoreSaved(log: (line: string) => void = () => undefined): Promise<DomainInfo[]> {
+    const dir = this.saveDir;
+    if (!dir) return [];
+    const files = await readdir(dir).catch(() => [] as string[]);
+    const out: DomainInfo[] = [];
+    for (const f of files.filter((x) => x.endsWith('.save')).sort()) {
+      const file = join(dir, f);
+      try {
+        out.push(await this.restore(file));
+        await rm(file, { force: true });
+        log(`restored ${f.slice(0, -5)} from ${file}`);
+      } catch (e) {
+        log(`cannot restore ${file} (kept): ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * xendomains stop: save every domain (with `save`), or ask each to power off, wait up to the
+   * grace period and destroy the rest. A domain that cannot be saved is shut down instead.
+   */
+  private async stopAll(graceMs: number, save: boolean): Promise<StopHostResult> {
+    const saved: number[] = [];
+    if (save && this.saveDir) {
+      await mkdir(this.saveDir, { recursive: true, mode: 0o700 });
+      for (const d of this.host.list()) {
+        const dom = this.host.domain(d.domid);
+        if (!dom || dom.isShutdown || dom.dying) continue;
+        try {
+          await saveToFile(this.host, d.domid, join(this.saveDir, `${d.name}.save`));
+          saved.push(d.domid);
+        } catch {
+          /* shut down below instead */
+        }
+      }
+    }
     const ids = this.host.list().map((d) => d.domid);
     const pending = new Set<number>();
     const q = this.subscribe();
@@ -470,7 +514,7 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
     this.isStopped = true;
     for (const s of this.subscribers) s.end();
     this.resolveStopped();
-    return { shutdown: graceful, destroyed };
+    return { shutdown: graceful, destroyed, ...(save ? { saved } : {}) };
   }
 
   async close(): Promise<void> {

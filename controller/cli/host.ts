@@ -67,6 +67,7 @@ async function runHost(opts: { listen?: string; tokenFile?: string }, stateDir: 
   }
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const hv = LocalHypervisor.create({ clock: 'wall' });
+  hv.saveDir = join(stateDir, 'saved');
   const log = (line: string) => err(`xenoform host: ${line}`);
   const done = new Promise<number>((resolve) => {
     let server: HostServer | undefined;
@@ -111,14 +112,15 @@ async function runHost(opts: { listen?: string; tokenFile?: string }, stateDir: 
       token,
       log,
       onStop: (r) => {
-        log(`stopped on request: ${r.shutdown.length} shut down, ${r.destroyed.length} destroyed after the grace period`);
+        log(`stopped on request: ${r.saved ? `${r.saved.length} saved, ` : ''}${r.shutdown.length} shut down, ${r.destroyed.length} destroyed after the grace period`);
         void finish(0);
       },
     }).then(
       (s) => {
         server = s;
         writeAtomic(join(stateDir, 'host.pid'), `${process.pid}\n`);
-        log(`serving the Hypervisor API on ${socketPath}${s.tcp ? ` and ${s.tcp.host}:${s.tcp.port}` : ''} (pid ${process.pid})`);
+        // domains saved by `host stop --save` come back first (xendomains)
+        void hv.restoreSaved(log).then(() => log(`serving the Hypervisor API on ${socketPath}${s.tcp ? ` and ${s.tcp.host}:${s.tcp.port}` : ''} (pid ${process.pid})`));
       },
       (e) => {
         log(e instanceof HypervisorError && e.code === 'EEXIST' ? `${e.message} (state dir ${stateDir})` : `cannot serve: ${(e as Error).message}`);
@@ -165,7 +167,7 @@ async function stopHost(opts: { save?: boolean }, stateDir: string): Promise<voi
   const hv = new RemoteHypervisor({ socketPath });
   try {
     const r = await hv.stopHost({ save: opts.save });
-    out(`host stopped: ${r.shutdown.length} domain${r.shutdown.length === 1 ? '' : 's'} shut down, ${r.destroyed.length} destroyed after the grace period`);
+    out(`host stopped: ${r.saved ? `${r.saved.length} domain${r.saved.length === 1 ? '' : 's'} saved (restored when it next starts), ` : ''}${r.shutdown.length} domain${r.shutdown.length === 1 ? '' : 's'} shut down, ${r.destroyed.length} destroyed after the grace period`);
   } catch (e) {
     fail(e instanceof HypervisorError && e.code === 'EHOSTDOWN' ? `no host is running for state dir ${stateDir}` : (e as Error).message);
   } finally {
@@ -189,7 +191,7 @@ export function register(program: Command): void {
   host
     .command('stop')
     .description('stop the local host: its domains shut down gracefully (or, with --save, are saved for its next start)')
-    .option('--save', 'save domains instead of shutting them down (not implemented yet)')
+    .option('--save', 'save domains instead of shutting them down; the host restores them when it next starts (xendomains)')
     .action(async (opts: { save?: boolean }, cmd: Command) => {
       await stopHost(opts, resolveStateDir(cmd));
     });

@@ -108,15 +108,37 @@ describe('xenoform host', () => {
     expect(await third.exit).toBe(143);
   });
 
-  it('host stop --save fails clearly and leaves the host running', async () => {
+  it('host stop --save saves the domains; the next start restores them and they carry on (xendomains)', async () => {
     const sd = stateDir();
     const bg = await startHost(['--state-dir', sd]);
+    const hv = new RemoteHypervisor({ socketPath: join(sd, 'host.sock') });
+    const t = await hv.create({ name: 'ticker', kernel: join(root, 'guests/build/ticker.elf'), memoryMiB: 16 });
+    const text = async (h: RemoteHypervisor, id: number) => {
+      let out = '';
+      for await (const b of h.console(id)) out += Buffer.from(b).toString('latin1');
+      return out;
+    };
+    await until(async () => /tick 2\n/.test(await text(hv, t.domid)), () => 'tick 2');
     const r = await xenoform(['host', 'stop', '--save', '--state-dir', sd]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*--save.* not implemented yet\n$/);
-    expect(bg.child.exitCode).toBe(null);
-    expect((await xenoform(['host', 'stop', '--state-dir', sd])).code).toBe(0);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe('host stopped: 1 domain saved (restored when it next starts), 0 domains shut down, 0 destroyed after the grace period\n');
     expect(await bg.exit).toBe(0);
+    await hv.close();
+    expect(existsSync(join(sd, 'saved', 'ticker.save'))).toBe(true);
+
+    const again = await startHost(['--state-dir', sd]);
+    expect(again.stderr()).toMatch(/restored ticker from .*ticker\.save/);
+    expect(existsSync(join(sd, 'saved', 'ticker.save'))).toBe(false);
+    const hv2 = new RemoteHypervisor({ socketPath: join(sd, 'host.sock') });
+    const row = (await hv2.list()).find((x) => x.name === 'ticker')!;
+    const before = (await text(hv2, row.id)).match(/tick (\d+)/g)!.length;
+    await until(async () => ((await text(hv2, row.id)).match(/tick (\d+)/g) ?? []).length > before, () => 'a tick after the restore');
+    const log = await text(hv2, row.id);
+    const ticks = [...log.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+    expect(ticks).toEqual(ticks.map((_, i) => i + 1)); // one sequence across the stop
+    expect(log.match(/ticker: ready/g)).toHaveLength(1); // not rebooted
+    await hv2.close();
+    expect((await xenoform(['host', 'stop', '--state-dir', sd])).code).toBe(0);
   });
 
   it('refuses a state dir whose socket path is over the unix limit', async () => {
