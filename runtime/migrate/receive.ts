@@ -15,6 +15,7 @@
 import type { Host } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import { OutOfMemoryError } from '../mem/frames.ts';
+import { m2pOf } from '../mem/m2p.ts';
 import { blockDevicesOf } from '../devices/block/index.ts';
 import { faultPoint } from './faults.ts';
 import { restoreDomain } from './restore.ts';
@@ -117,8 +118,13 @@ export class IncomingDomain {
     this.frames = new Int32Array(h.maxPages).fill(-1);
     this.received = new Uint8Array(h.maxPages);
     const mfns = this.host.frames.allocate(this.domid, count);
+    const m2p = m2pOf(this.host.mem);
     let i = 0;
-    for (let pfn = 0; pfn < h.maxPages; pfn++) if (h.populated[pfn]) this.frames[pfn] = mfns[i++]!;
+    for (let pfn = 0; pfn < h.maxPages; pfn++) {
+      if (!h.populated[pfn]) continue;
+      const mfn = (this.frames[pfn] = mfns[i++]!);
+      m2p.set(mfn, pfn); // set now, not in the downtime (restore.ts populate)
+    }
   }
 
   private pages(payload: Buffer): void {
@@ -131,6 +137,7 @@ export class IncomingDomain {
         // populated on the source since HELLO (balloon): reserve it now
         try {
           mfn = this.frames[pfn] = this.host.frames.allocate(this.domid, 1)[0]!;
+          m2pOf(this.host.mem).set(mfn, pfn);
         } catch (e) {
           if (e instanceof OutOfMemoryError) throw new MigrationError('ENOMEM', `out of memory for the pages of "${this.name}"`);
           throw e;

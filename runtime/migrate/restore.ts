@@ -135,27 +135,25 @@ export function parseDomainImage(bytes: Uint8Array, opts: { maxBytes?: number; r
 /** Build the restored domain's memory, tables, vCPUs and channels (Host.restoreDomain's populate). */
 function populate(host: Host, d: Domain, img: Parsed, pre?: Preloaded): void {
   const { header, p2m } = img;
-  const pfns: number[] = [];
-  for (let pfn = 0; pfn < header.maxPages; pfn++) if (p2m[pfn] !== P2M_NONE) pfns.push(pfn);
   const m2p = m2pOf(host.mem);
   if (pre) {
-    // Take over the reserved frames first (so a failure releases them with the domain), give
-    // back those the domain no longer populates (ballooned out during pre-copy), drop the
-    // contents of pages that are untouched again, then allocate what it populated since.
+    // The reserved frames, with their M2P entries already set when they were reserved
+    // (receive.ts), become the p2m in one copy — this runs inside the migration's downtime.
+    // Then the exceptions: frames the domain no longer populates (ballooned out during
+    // pre-copy) go back, pages untouched again lose their contents, new pfns get frames.
+    d.p2m.set(pre.frames);
     const missing: number[] = [];
+    const frames = pre.frames;
     for (let pfn = 0; pfn < header.maxPages; pfn++) {
-      const mfn = pre.frames[pfn]!;
+      const st = p2m[pfn];
+      const mfn = frames[pfn]!;
       if (mfn < 0) {
-        if (p2m[pfn] !== P2M_NONE) missing.push(pfn);
-        continue;
-      }
-      if (p2m[pfn] === P2M_NONE) {
+        if (st !== P2M_NONE) missing.push(pfn);
+      } else if (st === P2M_NONE) {
+        d.p2m[pfn] = -1;
+        m2p.clear(mfn);
         host.frames.release(mfn);
-        continue;
-      }
-      d.p2m[pfn] = mfn;
-      m2p.set(mfn, pfn);
-      if (p2m[pfn] !== P2M_DATA && pre.received[pfn]) host.mem.release(mfn);
+      } else if (st !== P2M_DATA && pre.received[pfn]) host.mem.release(mfn);
     }
     const extra = host.frames.allocate(d.id, missing.length);
     missing.forEach((pfn, i) => {
@@ -163,6 +161,8 @@ function populate(host: Host, d: Domain, img: Parsed, pre?: Preloaded): void {
       m2p.set(extra[i]!, pfn);
     });
   } else {
+    const pfns: number[] = [];
+    for (let pfn = 0; pfn < header.maxPages; pfn++) if (p2m[pfn] !== P2M_NONE) pfns.push(pfn);
     const mfns = host.frames.allocate(d.id, pfns.length);
     pfns.forEach((pfn, i) => {
       d.p2m[pfn] = mfns[i]!;

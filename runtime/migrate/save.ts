@@ -102,6 +102,7 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
   const p2m = new Uint8Array(d.maxPages);
   const types: PageTypeRecord[] = [];
   const touched: number[] = [];
+  const tablesOnly = opts.pages === 'tables';
   for (let pfn = 0; pfn < d.maxPages; pfn++) {
     const mfn = d.p2m[pfn]!;
     if (mfn < 0) continue;
@@ -110,12 +111,12 @@ export function snapshotDomain(host: Host, d: Domain, opts: SaveOptions = {}): U
       continue;
     }
     p2m[pfn] = P2M_DATA;
-    touched.push(pfn);
+    if (!tablesOnly) touched.push(pfn);
     const type = pt.typeOf(mfn);
     if (type >= PGT_l1 && type <= PGT_l3 && pt.isValidated(mfn)) types.push({ pfn, type, pinned: pt.isPinned(mfn) });
   }
   const tableType = new Map(types.map((t) => [t.pfn, t.type]));
-  if (opts.pages === 'tables') touched.splice(0, touched.length, ...types.map((t) => t.pfn));
+  if (tablesOnly) for (const t of types) touched.push(t.pfn);
   const pages = new Uint8Array(touched.length * (4 + 4096));
   const pdv = new DataView(pages.buffer);
   touched.forEach((pfn, i) => {
