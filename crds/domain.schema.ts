@@ -268,18 +268,17 @@ export const metadataSchema: StructuralSchema = {
   },
 };
 
-export const domainSchema: StructuralSchema = {
-  type: 'object',
-  description: 'A Xen PV domain (virtual machine) that the controller keeps as declared.',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: metadataSchema,
-    spec: domainSpecSchema,
-    status: domainStatusSchema,
-  },
-};
+/** A kind's whole object: apiVersion, kind, the shared metadata, its spec and status. */
+export function objectSchema(description: string, spec: StructuralSchema, status: StructuralSchema): StructuralSchema {
+  return {
+    type: 'object',
+    description,
+    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: metadataSchema, spec, status },
+  };
+}
+
+export const domainSchema = objectSchema('A Xen PV domain (virtual machine) that the controller keeps as declared.', domainSpecSchema, domainStatusSchema);
 
 /** `kubectl get` columns; priority 1 = only with -o wide. */
 export const domainPrinterColumns = [

@@ -3,7 +3,7 @@
 // (../shared/DESIGN.md §2 "Processes", §6). ajv's validator, the printed CRD and the TypeScript
 // types (host.types.ts) derive from or are checked against it, as for Domain.
 import type { StructuralSchema } from './structural.ts';
-import { CONDITION_STATUSES, MAX_MEMORY_MIB, metadataSchema } from './domain.schema.ts';
+import { CONDITION_STATUSES, MAX_MEMORY_MIB, objectSchema } from './domain.schema.ts';
 
 /** Kubernetes' NodeReady condition statuses become a phase too (kubectl shows Ready/NotReady). */
 export const HOST_PHASES = ['Ready', 'NotReady', 'Unknown'] as const;
@@ -96,18 +96,7 @@ export const hostStatusSchema: StructuralSchema = {
   },
 };
 
-export const hostSchema: StructuralSchema = {
-  type: 'object',
-  description: 'A host (hypervisor process) that the controller drives and places domains on.',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: metadataSchema,
-    spec: hostSpecSchema,
-    status: hostStatusSchema,
-  },
-};
+export const hostSchema = objectSchema('A host (hypervisor process) that the controller drives and places domains on.', hostSpecSchema, hostStatusSchema);
 
 /** `kubectl get hosts` columns; priority 1 = only with -o wide. */
 export const hostPrinterColumns = [

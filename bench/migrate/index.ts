@@ -85,6 +85,14 @@ function summarise(r: MigrationResult, progress: MigrationProgress[]): Run {
   };
 }
 
+async function dirtiedPast(hv: BenchHost['hv'], id: number, count: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (lastDirtied(await consoleText(hv, id)) <= count) {
+    if (Date.now() > end) throw new BenchError(`domain ${id} printed no progress for ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 async function migratePoint(a: BenchHost, b: BenchHost, mib: number, label: string, rate: number, log: (l: string) => void) {
   const name = `memdirty-${mib}-${label}`;
   const booted = await boot(a, name, mib, rate);
@@ -102,8 +110,9 @@ async function migratePoint(a: BenchHost, b: BenchHost, mib: number, label: stri
     log(`    rounds (sent/dirty after/guest pages/s/ms): ${run.perRound.map((x) => `${x.sent}/${x.dirty}/${x.dirtyRatePps}/${x.ms}`).join('  ')}`);
     id = r.domid;
     [here, there] = [there, here];
-    // The guest must run on and keep its load before the next move.
-    if (rate > 0) await consoleUntil(here.hv, id, /memdirty: dirtied \d+\n/, 30_000);
+    // The guest must run on and keep its load before the next move: a new progress line past
+    // the console history that came along with it.
+    if (rate > 0) await dirtiedPast(here.hv, id, lastDirtied(await consoleText(here.hv, id)), 30_000);
     else await sleep(300);
   }
   const text = await consoleText(here.hv, id);
@@ -162,7 +171,7 @@ async function saveRestorePoint(h: BenchHost, dir: string, mib: number, log: (l:
     rmSync(file, { force: true });
     id = d.domid;
     log(`  ${name}: save ${save.at(-1)!.toFixed(0)} ms, restore ${restore.at(-1)!.toFixed(0)} ms, image ${(bytes.at(-1)! / 2 ** 20).toFixed(1)} MiB`);
-    await consoleUntil(h.hv, id, /memdirty: dirtied \d+\n/, 30_000);
+    await dirtiedPast(h.hv, id, lastDirtied(await consoleText(h.hv, id)), 30_000);
   }
   checkNoBad(await consoleText(h.hv, id), `${name} after ${RUNS} restores`);
   await h.hv.destroy(id);
