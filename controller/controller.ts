@@ -12,7 +12,7 @@ import { DomainReconciler } from './reconcilers/domain.reconciler.ts';
 import { watchManifests, type ManifestObject, type ManifestWatcher, type WatchOptions } from './source/index.ts';
 import { StateStore } from './store/index.ts';
 import type { Domain } from '../crds/index.ts';
-import { ipForMac, type NetworkApi } from '../runtime/api.ts';
+import { ipForMac, type MigrationTarget, type NetworkApi } from '../runtime/api.ts';
 import { runGateway, type RunningGateway } from './gateway/index.ts';
 import { httpProbe, tcpProbe } from './gateway/probe.ts';
 import { HostRegistry } from './hosts/registry.ts';
@@ -38,6 +38,8 @@ export interface ControllerOptions {
   recordConsoles?: boolean;
   /** diagnostics (one line each) */
   log?: (line: string) => void;
+  /** the local host's TCP agent, when it has one (up --host-listen): domains can migrate to it */
+  localTarget?: MigrationTarget;
   /** the local host's event stream broke (the host died or restarted) */
   onHostLost?: (err: unknown) => void;
   /** each host's heartbeat period (ms, default 5 s) */
@@ -99,7 +101,7 @@ export class Controller {
     this.desired = new DesiredState({ dir: opts.manifestsDir, allowPaths: opts.allowPaths });
     this.observed = new ObservedDomains(opts.hv, () => this.clock.now(), 1000);
     this.hosts = new HostRegistry({
-      local: opts.hv, localObserved: this.observed, clock: this.clock, heartbeatMs: opts.heartbeatMs, log: (m) => this.log(m),
+      local: opts.hv, localObserved: this.observed, localTarget: opts.localTarget, clock: this.clock, heartbeatMs: opts.heartbeatMs, log: (m) => this.log(m),
       // host events only enqueue keys (and keep each host's xl list cache current)
       onDomainEvent: (_host, ev) => { if (this.known.has(ev.name) || this.desired.get(ev.name)) this.enqueue(ev.name); },
       // whatever happened while we were not listening: look at everything again

@@ -24,7 +24,7 @@ function fail(message: string, code = 1): never {
   throw new SilentExit(code);
 }
 
-function readToken(file: string): string {
+export function readToken(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -11,6 +11,7 @@ import { SilentExit, UsageError } from '../errors.ts';
 import { ensureLocalHost, type LocalHost } from '../hypervisor.ts';
 import { DEFAULT_TIMING, scaledTiming } from '../machines/index.ts';
 import { collect, err, out, resolveStateDir } from './context.ts';
+import { readToken } from './host.ts';
 
 interface UpOptions {
   keepHost?: boolean;
@@ -20,6 +21,8 @@ interface UpOptions {
   concurrency?: string;
   resync?: string;
   quiet?: boolean;
+  hostListen?: string;
+  hostTokenFile?: string;
 }
 
 function positive(name: string, v: string | undefined, fallback: number): number {
@@ -46,6 +49,8 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'reconcile workers', '4')
     .option('--resync <seconds>', 'look at every Domain again this often', '60')
     .option('-q, --quiet', 'do not print events')
+    .option('--host-listen <addr>', 'the local host also serves TCP on ADDR (HOST:PORT), so domains can be migrated to it (with --host-token-file)')
+    .option('--host-token-file <file>', 'the token the local host\'s TCP agent accepts')
     .action(async (dir: string, opts: UpOptions, cmd: Command) => {
       const manifestsDir = resolve(dir);
       if (!existsSync(manifestsDir) || !statSync(manifestsDir).isDirectory()) throw new UsageError(`${dir}: not a directory (the manifests directory to watch)`);
@@ -56,12 +61,16 @@ export function register(program: Command): void {
       const timing = { ...scaledTiming(scale), gracePeriodMs: (grace * 1000) / scale };
       const log = (line: string) => err(`xenoform: ${line}`);
 
-      let host: LocalHost = await ensureLocalHost(stateDir);
+      if ((opts.hostListen === undefined) !== (opts.hostTokenFile === undefined)) throw new UsageError('--host-listen and --host-token-file go together');
+      if (opts.hostListen !== undefined && /:0$/.test(opts.hostListen)) throw new UsageError('--host-listen needs a fixed port: migrations to the local host go there');
+      const hostArgs = opts.hostListen !== undefined ? ['--listen', opts.hostListen, '--token-file', resolve(opts.hostTokenFile!)] : [];
+      const localTarget = opts.hostListen !== undefined ? { address: opts.hostListen, token: readToken(opts.hostTokenFile!) } : undefined;
+      let host: LocalHost = await ensureLocalHost(stateDir, { args: hostArgs });
       log(`${host.started ? 'started' : 'using'} host${host.pid ? ` pid ${host.pid}` : ''} on ${stateDir}/host.sock`);
       let stopping = false;
       let restarting = false;
       const controller: Controller = new Controller({
-        manifestsDir, stateDir, hv: host.hv, allowPaths: opts.allowPath, timing,
+        manifestsDir, stateDir, hv: host.hv, allowPaths: opts.allowPath, timing, localTarget,
         concurrency: positive('--concurrency', opts.concurrency, 4), resyncMs: positive('--resync', opts.resync, 60) * 1000,
         // hosts' heartbeats follow --clock-scale too (never more often than 5 a second)
         heartbeatMs: Math.max(200, 5000 / scale),
@@ -72,7 +81,7 @@ export function register(program: Command): void {
           if (stopping || restarting || !host.started || pidAlive(host.pid)) return;
           restarting = true;
           log(`host pid ${host.pid} is gone; starting a new one`);
-          ensureLocalHost(stateDir).then((h) => { host = { ...h, hv: host.hv, started: true }; log(`started host pid ${h.pid}`); void h.hv.close(); }, (e) => log(`cannot start a host: ${(e as Error).message}`))
+          ensureLocalHost(stateDir, { args: hostArgs }).then((h) => { host = { ...h, hv: host.hv, started: true }; log(`started host pid ${h.pid}`); void h.hv.close(); }, (e) => log(`cannot start a host: ${(e as Error).message}`))
             .finally(() => { restarting = false; });
         },
       });

@@ -19,6 +19,8 @@ import type { HostCapacity } from './placement.ts';
 export interface HostRegistryOptions {
   /** the local host's handle (`up` owns it: the registry never closes it) */
   local: HypervisorApi;
+  /** the local host's TCP agent, if it serves one (a migration target then) */
+  localTarget?: MigrationTarget;
   /** the local host's `xl list` cache, if the caller keeps one already */
   localObserved?: ObservedDomains;
   clock: Clock;
@@ -105,6 +107,7 @@ export class HostRegistry {
   async start(): Promise<void> {
     const e = this.newEntry(LOCAL_HOST, true);
     e.hv = this.o.local;
+    if (this.o.localTarget) Object.assign(e, { address: this.o.localTarget.address, token: this.o.localTarget.token });
     e.observed = this.o.localObserved ?? new ObservedDomains(e.hv, () => this.o.clock.now(), this.o.listMaxAgeMs ?? 1000);
     this.entries.set(LOCAL_HOST, e);
     this.follow(e, e.hv);

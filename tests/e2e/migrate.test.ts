@@ -162,6 +162,24 @@ describe('xenoform migrate', () => {
     expect(xl.match(/\skv\s/g)).toHaveLength(1);
   }, 180_000);
 
+  it('up --host-listen makes the local host a migration target too: b → local and back', async () => {
+    await twoHosts();
+    writeFileSync(join(w.manifests, 'local.token'), 'local-token-0123456789abcdef\n', { mode: 0o600 });
+    const port = 22000 + Math.floor(Math.random() * 2000);
+    w.write('t.yaml', manifest('ticker', 'ticker.elf', '  host: b\n'));
+    await w.startUp(['--host-listen', `127.0.0.1:${port}`, '--host-token-file', join(w.manifests, 'local.token')]);
+    await w.waitDomain('ticker', (d) => d?.status?.phase === 'Running' && d.status.host === 'b', 30_000);
+    const there = await migrate('ticker', 'local');
+    expect(there.stdout).toMatch(/Domain ticker migrated b → local/);
+    await w.waitDomain('ticker', (d) => d?.status?.phase === 'Running' && d.status.host === 'local', 30_000);
+    const back = await migrate('ticker', 'c');
+    expect(back.stdout).toMatch(/Domain ticker migrated local → c/);
+    await w.waitDomain('ticker', (d) => d?.status?.phase === 'Running' && d.status.host === 'c', 30_000);
+    const usage = await w.cli(['up', w.manifests, '--host-listen', '127.0.0.1:7000']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--host-listen and --host-token-file go together/);
+  }, 120_000);
+
   it('refuses clearly: no such Host, the Host it is on, a Domain that is not running', async () => {
     await twoHosts();
     w.write('t.yaml', manifest('ticker', 'ticker.elf', '  host: b\n'));
