@@ -299,18 +299,9 @@ export function restoreDomain(host: Host, bytes: Uint8Array, opts: RestoreOption
       },
       attachDevices: (d) => {
         blockDevicesOf(host).restore(d, h.name, img.devices.vbds, { handoffFrom: pre?.sourceHostId });
-        // A vif comes back with a fresh backend that resets the frontend directory to
-        // Initialising; a guest that did not suspend still thinks it is connected, so give its
-        // saved state back: the backend sees a connected frontend and re-attaches to its rings
-        // where they stand (BackRing.syncFromPage), as netback does for a frontend that
-        // reconnects without a reset.
-        const nvif = Array.isArray(img.devices.vifs) ? img.devices.vifs.length : 0;
-        const fe = (i: number) => `/local/domain/${d.id}/device/vif/${i}/state`;
-        const states = Array.from({ length: nvif }, (_, i) => host.xenstored.readString(fe(i)));
+        // A guest that did not suspend still has its vifs connected: restoreVifs keeps the
+        // frontend's state, and each backend re-attaches to the rings where they stand.
         restoreVifs(host.net, d.id, img.devices.vifs, { announce: !pre }); // a migration announces at activation
-        states.forEach((st, i) => {
-          if (st !== undefined && /^[34]$/.test(st)) host.xenstored.write(fe(i), st);
-        });
       },
     },
   );

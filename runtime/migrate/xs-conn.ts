@@ -1,13 +1,8 @@
 /**
- * The guest's xenstore connection state that the tree export does not carry: its watches.
- * A guest restored without suspending never re-registers them (Linux does so in
- * xenbus resume), so they travel with the image, as oxenstored's live-update connection
- * records keep them. Paths under the old /local/domain/<id> move to the new id.
- * TODO: Xenstored should expose this itself (exportConnection/importConnection); until then
- * the connection map is reached here.
+ * The guest's xenstore connection state that the tree export does not carry — its watches
+ * (Xenstored.exportWatches) — as a versioned record in the image, checked on the way in.
  */
 import type { Xenstored } from '../devices/xenstore/xenstored.ts';
-import type { Watch, XsClient } from '../devices/xenstore/core.ts';
 import { ImageError } from './image.ts';
 
 export const XS_CONN_RECORD_VERSION = 1;
@@ -18,21 +13,8 @@ export interface XsConnRecord {
   watches: { node: string; token: string; relative: boolean }[];
 }
 
-function conn(xs: Xenstored, domid: number): XsClient | undefined {
-  return (xs as unknown as { conns: Map<number, XsClient> }).conns.get(domid);
-}
-
 export function saveXsConn(xs: Xenstored, domid: number): XsConnRecord {
-  const c = conn(xs, domid);
-  const home = `/local/domain/${domid}`;
-  return {
-    version: XS_CONN_RECORD_VERSION,
-    watches: (c?.watches ?? []).map((w) => ({
-      node: w.node === home ? '~' : w.node.startsWith(home + '/') ? '~' + w.node.slice(home.length) : w.node,
-      token: w.token,
-      relative: w.prefixLen > 0,
-    })),
-  };
+  return { version: XS_CONN_RECORD_VERSION, watches: xs.exportWatches(domid) };
 }
 
 export function checkXsConn(v: unknown): XsConnRecord {
@@ -49,12 +31,5 @@ export function checkXsConn(v: unknown): XsConnRecord {
 }
 
 export function restoreXsConn(xs: Xenstored, domid: number, r: XsConnRecord): void {
-  const c = conn(xs, domid);
-  if (!c) return;
-  const home = `/local/domain/${domid}`;
-  c.watches = r.watches.map((w): Watch => ({
-    node: w.node.startsWith('~') ? home + w.node.slice(1) : w.node,
-    token: w.token,
-    prefixLen: w.relative ? c.implicitPath.length + 1 : 0,
-  }));
+  xs.importWatches(domid, r.watches);
 }

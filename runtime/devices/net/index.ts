@@ -45,13 +45,13 @@ export class NetworkDevices {
   }
 
   /** Create the domain's vifs (toolstack nodes + backends waiting for their frontends). */
-  attach(domid: number, specs: InterfaceSpec[] | undefined): void {
+  attach(domid: number, specs: InterfaceSpec[] | undefined, opts: { restored?: boolean } = {}): void {
     const list = this.check(specs ?? [], domid);
     this.detach(domid);
     if (list.length === 0) return;
     const vifs = list.map((s, n) => new Vif({ ...this.env, switch: this.switch }, domid, n, s));
     this.vifs.set(domid, vifs);
-    for (const v of vifs) v.create();
+    for (const v of vifs) v.create(opts);
   }
 
   /** Disconnect and remove the domain's vifs (idempotent). */

@@ -56,7 +56,7 @@ export function restoreVifs(net: NetworkDevices, domid: number, records: unknown
     return { spec: { mac: x.mac, ports: x.ports }, counters };
   });
   const specs = validateInterfaces(recs.map((r) => (r.spec.ports ? r.spec : { mac: r.spec.mac })));
-  net.attach(domid, specs);
+  net.attach(domid, specs, { restored: true });
   net.restoreCounters(domid, recs.map((r) => r.counters));
   // A restored domain, here or on another host, announces itself (as Xen's netfront does
   // after resume): each vif sends a gratuitous ARP once its frontend has reconnected.

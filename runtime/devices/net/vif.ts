@@ -83,14 +83,21 @@ export class Vif {
     this.ip = ipForMac(spec.mac)!;
   }
 
-  /** Write both directories (libxl), move the backend to InitWait (netback_probe), watch the frontend. */
-  create(): void {
+  /**
+   * Write both directories (libxl), move the backend to InitWait (netback_probe), watch the
+   * frontend. `restored`: the domain came back from an image with its frontend directory, and
+   * a guest that did not suspend still has its rings connected — its state is left as it is,
+   * so the backend sees a connected frontend and re-attaches to the rings where they stand.
+   */
+  create(opts: { restored?: boolean } = {}): void {
     const xs = this.env.xenstored;
     const { domid, handle, spec } = this;
+    const saved = opts.restored ? xs.readString(`${this.frontend}/state`) : undefined;
     xs.write(this.frontend, '');
     xs.setPerms(this.frontend, [`n${domid}`, 'r0']);
     const fe: [string, string | number][] = [
-      ['backend', this.backend], ['backend-id', 0], ['handle', handle], ['mac', spec.mac], ['state', XenbusState.Initialising],
+      ['backend', this.backend], ['backend-id', 0], ['handle', handle], ['mac', spec.mac],
+      ['state', saved !== undefined && /^[34]$/.test(saved) ? saved : XenbusState.Initialising],
       ['ip', this.ip], ['netmask', SEGMENT_NETMASK], ['gateway', GATEWAY_IP],
     ];
     for (const [k, v] of fe) xs.write(`${this.frontend}/${k}`, String(v));

@@ -275,6 +275,35 @@ export class Xenstored {
     });
   }
 
+  /**
+   * A domain's connection state that its tree does not carry: the watches it registered, for
+   * save and migration (a guest restored without suspending never registers them again; Linux
+   * does so only in its xenbus resume). Paths under its own /local/domain/<id> come out as
+   * "~…", so they can follow it to a new id (importWatches), as oxenstored's live-update
+   * connection records keep them.
+   */
+  exportWatches(domid: number): { node: string; token: string; relative: boolean }[] {
+    const c = this.conns.get(domid);
+    const home = domainPath(domid);
+    return (c?.watches ?? []).map((w) => ({
+      node: w.node === home ? '~' : w.node.startsWith(home + '/') ? '~' + w.node.slice(home.length) : w.node,
+      token: w.token,
+      relative: w.prefixLen > 0,
+    }));
+  }
+
+  /** Put a restored domain's watches back on its connection (exportWatches' records). */
+  importWatches(domid: number, watches: readonly { node: string; token: string; relative: boolean }[]): void {
+    const c = this.conns.get(domid);
+    if (!c) return;
+    const home = domainPath(domid);
+    c.watches = watches.map((w): Watch => ({
+      node: w.node.startsWith('~') ? home + w.node.slice(1) : w.node,
+      token: w.token,
+      prefixLen: w.relative ? c.implicitPath.length + 1 : 0,
+    }));
+  }
+
   // ---- internals ----
 
   private dom0(tx = 0): ops.OpContext {
