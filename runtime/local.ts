@@ -11,15 +11,12 @@ import { XEN_MAJOR, XEN_MINOR } from './hv/hc/version.ts';
 import { validateInterfaces, type FrameLink, type VifInfo } from './devices/net/index.ts';
 import { blockDevicesOf, DiskRefusedError } from './devices/block/index.ts';
 import { restoreFromFile, saveToFile } from './migrate/files.ts';
-import { openMigrationChannel } from './migrate/connect.ts';
-import { IncomingDomain } from './migrate/receive.ts';
-import { migrateOut, MigrationError, outgoing } from './migrate/send.ts';
-import { MigrationChannel } from './migrate/wire.ts';
+import { MigrationAgent } from './migrate/agent.ts';
+import { outgoing } from './migrate/send.ts';
 import {
   ApiTimeoutError,
   AsyncQueue,
   BusyError,
-  errorFromCode,
   ByteStream,
   HostUnavailableError,
   HypervisorError,
@@ -63,9 +60,6 @@ const VERSION = (() => {
   }
 })();
 
-/** Outgoing live migrations at once per host (KubeVirt's parallelOutboundMigrationsPerNode: 2). */
-export const MAX_OUTGOING_MIGRATIONS = 2;
-
 const MAX_CMDLINE = 1023; // MAX_GUEST_CMDLINE 1024, NUL included (xen/include/public/xen.h)
 const MAX_VCPUS = 32; // XEN_LEGACY_MAX_VCPUS: vcpu_info slots in shared_info
 
@@ -90,12 +84,12 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
   get hostId(): string {
     return this.host.hostId;
   }
-  private outgoingCount = 0;
-  private readonly arriving = new Map<string, IncomingDomain>();
+  private readonly migrations: MigrationAgent;
 
   constructor(host: Host, opts: { pcpus?: number } = {}) {
     this.host = host;
     this.pcpus = opts.pcpus ?? 1;
+    this.migrations = new MigrationAgent(host);
     host.events.on('domain', (i: HostDomainInfo & { destroyed?: boolean }) => this.onDomain(i));
   }
 
@@ -359,70 +353,28 @@ export class LocalHypervisor implements HypervisorApi, NetworkApi {
     return toInfo(this.host.info(d));
   }
 
-  /** xl migrate: live migration to another host's agent (runtime/migrate/send.ts). */
+  /** xl migrate: live migration to another host's agent (runtime/migrate/agent.ts). */
   async migrate(id: number, target: MigrationTarget, opts: MigrateOptions = {}): Promise<MigrationResult> {
     this.live();
-    const d = this.domainOf(id);
-    if (typeof target?.address !== 'string' || typeof target.token !== 'string') throw new InvalidArgumentError('target must be {address: "HOST:PORT", token}');
-    if (this.outgoingCount >= MAX_OUTGOING_MIGRATIONS) {
-      throw new BusyError(`this host already runs ${this.outgoingCount} outgoing migrations (the limit is ${MAX_OUTGOING_MIGRATIONS}); try again when one ends`);
-    }
-    if (d.isShutdown) throw new InvalidArgumentError(`domain ${id} (${d.name}) has shut down; there is nothing to migrate`);
-    this.outgoingCount++;
-    try {
-      const ch = await openMigrationChannel(target);
-      return await migrateOut(this.host, id, ch, { ...opts, hostId: this.hostId });
-    } catch (e) {
-      if (e instanceof MigrationError) throw errorFromCode(e.code, e.message);
-      throw toHypervisorError(e);
-    } finally {
-      this.outgoingCount--;
-    }
+    return this.migrations.migrate(this.domainOf(id), target, opts);
   }
 
   /** The target's side: a source host's agent connected (server.ts upgrade) — serve the stream. */
   acceptMigration(socket: Duplex, head: Buffer, from: string): void {
-    const ch = new MigrationChannel(socket, head);
-    if (this.isStopped) return void ch.close();
-    const inc = new IncomingDomain(this.host, ch, from, {
-      hostId: this.hostId,
-      claim: (name, who) => {
-        if (this.arriving.has(name) || this.host.list().some((x) => x.name === name)) return false;
-        this.arriving.set(name, who);
-        return true;
-      },
-      release: (name, who) => {
-        if (this.arriving.get(name) === who) this.arriving.delete(name);
-      },
-    });
-    void inc.run();
+    if (this.isStopped) return void socket.destroy();
+    this.migrations.accept(socket, head, from);
   }
 
   async incoming(): Promise<IncomingMigration[]> {
-    return [...this.arriving.values()].map((m) => ({
-      name: m.name, domid: m.domid, state: m.state === 'prepared' ? 'prepared' : 'receiving', from: m.from, sinceMs: Date.now() - m.since,
-    }));
-  }
-
-  private arrival(name: string): IncomingDomain {
-    const m = this.arriving.get(name);
-    if (!m) throw Object.assign(new NoSuchDomainError(0), { message: `no migration of "${name}" is arriving on this host` });
-    return m;
+    return this.migrations.incoming();
   }
 
   async commitIncoming(name: string): Promise<DomainInfo> {
-    const m = this.arrival(name);
-    if (m.state !== 'prepared') throw new InvalidArgumentError(`the migration of "${name}" is still receiving; only a prepared one can be committed`);
-    try {
-      return toInfo(this.host.info(m.activate()));
-    } catch (e) {
-      if (e instanceof MigrationError) throw errorFromCode(e.code, e.message);
-      throw e;
-    }
+    return toInfo(this.host.info(this.migrations.commit(name)));
   }
 
   async abortIncoming(name: string): Promise<void> {
-    this.arrival(name).drop();
+    this.migrations.abort(name);
   }
 
   // -- the host as a whole -------------------------------------------------------------------------

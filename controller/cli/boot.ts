@@ -139,7 +139,7 @@ function decide(spec: ForegroundSpec, reason: string, ev: DomainEvent): { action
   const key = reason === 'crash' ? 'crash' : reason === 'watchdog' ? 'watchdog' : reason === 'reboot' ? 'reboot' : reason === 'poweroff' ? 'poweroff' : undefined;
   if (!key) {
     // suspend (nothing here can save or resume it), soft_reset, or gone from under us
-    return { action: 'destroy', code: EXIT.failure, message: `xenoform: ${who} ${reason === 'suspend' ? 'suspended itself, and save/restore is not implemented yet' : `ended (${reason})`}; destroyed` };
+    return { action: 'destroy', code: EXIT.failure, message: `xenoform: ${who} ${reason === 'suspend' ? 'suspended itself (boot keeps no image: run it under `xenoform up` to save and restore it)' : `ended (${reason})`}; destroyed` };
   }
   let action: XlAction = spec.actions?.[key] ?? 'destroy';
   const code = key === 'poweroff' ? EXIT.poweroff : key === 'reboot' ? EXIT.reboot : EXIT.failure;
