@@ -242,6 +242,8 @@ export class ApiServer {
     if (rate !== undefined && !(typeof rate === 'number' && rate > 0)) throw new HttpError(400, 'BadRequest', 'maxRateMiBps must be a positive number');
     const d = this.must(name);
     const st = d.status;
+    const m = c.migrations.running(name) ? c.migrations.stateOf(name) : undefined;
+    if (m) throw new HttpError(409, 'Conflict', `Domain ${name} is already migrating (${m.sourceHost} → ${m.targetHost})`);
     if (st?.domid === undefined || !st.host || !['Running', 'Paused'].includes(st.phase ?? '')) {
       throw new HttpError(409, 'NotRunning', `Domain ${name} is ${st?.phase ?? 'not running'}; only a running domain can be migrated`);
     }

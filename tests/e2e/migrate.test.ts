@@ -180,6 +180,31 @@ describe('xenoform migrate', () => {
     expect(usage.stderr).toMatch(/--host-listen and --host-token-file go together/);
   }, 120_000);
 
+  it('the controller killed mid-migration: the restarted one settles it — one copy, status where it runs', async () => {
+    await twoHosts();
+    // 64 MiB touched by memdirty, migrated at 4 MiB/s: pre-copy takes long enough to kill `up` in it
+    w.write('m.yaml', manifest('mem', 'memdirty.elf', '  host: b\n  cmdline: "rate=200"\n  readiness:\n    console:\n      pattern: "^memdirty: ready"\n', 64));
+    await w.startUp();
+    await w.waitDomain('mem', (d) => d?.status?.phase === 'Running' && d.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 60_000);
+    const first = w.cli(['migrate', 'mem', 'c', '--max-rate', '4'], { timeoutMs: 120_000 });
+    await w.waitDomain('mem', (x) => x?.status?.phase === 'Migrating' && x.status.migrationState?.stage === 'precopy', 30_000);
+    const second = await migrate('mem', 'c');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/already migrating/);
+    await w.stopUp('SIGKILL');
+    expect((await first).code).toBe(1); // its controller is gone
+    await w.startUp();
+    const d = await w.waitDomain('mem', (x) => x?.status?.phase === 'Running' && ['Succeeded', 'Failed'].includes(x.status.migrationState?.phase ?? ''), 60_000);
+    const xl = (await w.cli(['list'])).stdout;
+    expect(xl.match(/\smem\s/g)).toHaveLength(1);
+    expect(xl).toMatch(new RegExp(`^${d!.status!.host}\\s+mem\\s`, 'm'));
+    // the restarted controller settled it (the source host carried on alone meanwhile)
+    expect((await w.cli(['events'])).stdout).toMatch(new RegExp(`migration b → c settled: the domain runs on ${d!.status!.host}`));
+    const log = (await w.cli(['logs', 'mem'])).stdout;
+    expect(log).not.toMatch(/memdirty: BAD/);
+    expect(log.match(/memdirty: ready/g)).toHaveLength(1);
+  }, 180_000);
+
   it('refuses clearly: no such Host, the Host it is on, a Domain that is not running', async () => {
     await twoHosts();
     w.write('t.yaml', manifest('ticker', 'ticker.elf', '  host: b\n'));
