@@ -85,3 +85,23 @@ describe('restored guests keep their connections', () => {
     expect(host.info(r).shutdownReason).toBe('poweroff');
   });
 });
+
+describe('save and restore of a domain with two vCPUs', () => {
+  it('smp saved while vCPU 1 counts finishes its count on the restored domain', () => {
+    const host = new Host({ clock: 'virtual', memoryBytes: 256 * 2 ** 20, pcpus: 2 });
+    const d = host.createDomain({ name: 'smp', kernel: guest('smp'), memoryMiB: 16, vcpus: 2 });
+    let out = '';
+    const off = host.console(d.id)!.subscribe((b: Uint8Array) => (out += Buffer.from(b).toString('latin1')));
+    host.runFor(60e9, () => out.includes('smp: vcpu1 up\n'));
+    off();
+    expect(out).not.toMatch(/counted/);
+    const r = restoreDomain(host, saveDomain(host, d.id));
+    expect(r.vcpus).toHaveLength(2);
+    let after = '';
+    host.console(r.id)!.subscribe((b: Uint8Array) => (after += Buffer.from(b).toString('latin1')));
+    host.runFor(60e9, () => r.isShutdown);
+    expect(r.crashReason).toBeUndefined();
+    expect(host.info(r).shutdownReason).toBe('poweroff');
+    expect(after).toMatch(/smp: vcpu1 counted to 1000000\n(.|\n)*smp: vcpu0 saw the count\n/);
+  });
+});
