@@ -6,13 +6,13 @@
 // Limits as KubeVirt's defaults (controller-facts.md): 2 outbound migrations per source host,
 // 5 in all. Each migration's state is kept in <state-dir>/migrations/NAME.json, so a controller
 // restarted mid-migration knows to settle it (arbiter.ts: exactly one copy lives).
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MigrationState } from '../../crds/index.ts';
 import type { DomainRow, HypervisorApi } from '../hypervisor.ts';
 import { errorCode } from '../hypervisor.ts';
 import type { MigrationProgress, MigrationResult, MigrationTarget } from '../../runtime/api.ts';
-import { writeJsonAtomic } from '../store/index.ts';
+import { removeFile, writeJsonAtomic } from '../store/index.ts';
 import { arbitrate, type ArbiterAction, type HostView } from './arbiter.ts';
 
 export const MAX_OUTBOUND_PER_HOST = 2;
@@ -53,7 +53,7 @@ interface Entry {
   tidy?: string;
   domid: number;
   memoryMiB: number;
-  /** settles when the migration has ended (and been settled) */
+  /** the migration's task in this controller (absent: loaded from the state dir, or it broke off unsettled) */
   done?: Promise<void>;
 }
 
@@ -102,12 +102,6 @@ export class MigrationManager {
     if (!e || e.state.phase !== 'Running') return false;
     if (e.done) return true;
     return (await this.resolve(name).catch(() => undefined)) === undefined;
-  }
-
-  /** Wait for the running migration of `name` to end; its final state. */
-  async wait(name: string): Promise<MigrationState | undefined> {
-    await this.entries.get(name)?.done;
-    return this.stateOf(name);
   }
 
   /**
@@ -210,11 +204,10 @@ export class MigrationManager {
     this.persist(name, e);
   }
 
-  /** Forget a Domain's migration record (the Domain is gone). */
+  /** Forget a Domain's migration record (the Domain is deleted; a running migration is kept). */
   forget(name: string): void {
-    if (this.running(name)) return;
-    this.entries.delete(name);
-    rmSync(join(this.dir, `${name}.json`), { force: true });
+    if (this.running(name) || !this.entries.delete(name)) return;
+    void removeFile(join(this.dir, `${name}.json`)).catch((err) => this.d.log?.(`migrations: cannot remove ${name}: ${(err as Error).message}`));
   }
 
   /**

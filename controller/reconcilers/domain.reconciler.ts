@@ -194,6 +194,7 @@ export class DomainReconciler {
       d.onChange?.(name, undefined);
       this.settleSaves(name, Infinity, 'the Domain was deleted');
       d.hosts?.settle(name, undefined, 0);
+      d.migrations?.forget(name);
       this.sites.delete(name);
       if (acted.failure) throw acted.failure;
       return {};

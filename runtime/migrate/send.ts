@@ -180,7 +180,7 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     if (finalSent && !targetDropped && !d.dying) {
       // The target may hold the whole state (or, after COMMIT, run it): resuming here could
       // make two copies. Left paused; the controller, which sees both hosts, decides.
-      throw new MigrationError('EPROTO', `migration of ${d.name}: ${why}; the target may have its final state, so it is left paused here for the controller to decide (commit or abort the target's incoming copy)`, 'paused-unknown');
+      throw new MigrationError('EPROTO', `migration of ${d.name}: ${why}; the target may have its final state, so it is left paused here for the controller to decide (commit or abort the target's incoming copy)`);
     }
     if (pausedAt && !d.dying) {
       d.unpause();
