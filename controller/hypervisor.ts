@@ -129,22 +129,21 @@ export class ObservedDomains {
     // a list begun before an invalidate() may predate what invalidated it: a new one is due
     if (this.inflight && this.inflightGeneration === this.generation) return this.inflight;
     const generation = (this.inflightGeneration = this.generation);
-    let p: Promise<void> | undefined = undefined;
-    p = (async () => {
-      const started = this.now();
-      try {
-        const rows = await this.hv.list();
-        if (generation !== this.generation) return;
-        const next = new Map<string, DomainRow>();
-        for (const r of rows) if (r.id !== 0) next.set(r.name, r);
-        this.rows = next;
-        this.fetchedAt = started;
-      } finally {
-        if (this.inflight === p) this.inflight = undefined;
-      }
-    })();
+    const p = this.list(generation).finally(() => {
+      if (this.inflight === p) this.inflight = undefined;
+    });
     this.inflight = p;
     return p;
+  }
+
+  private async list(generation: number): Promise<void> {
+    const started = this.now();
+    const rows = await this.hv.list();
+    if (generation !== this.generation) return;
+    const next = new Map<string, DomainRow>();
+    for (const r of rows) if (r.id !== 0) next.set(r.name, r);
+    this.rows = next;
+    this.fetchedAt = started;
   }
 
   get(name: string): DomainRow | undefined {

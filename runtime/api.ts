@@ -10,7 +10,7 @@ import type { FrameLink, InterfaceSpec, VifInfo } from './devices/net/index.ts';
 export type { FrameLink, InterfaceSpec, PortMapping, VifInfo, VifCounters } from './devices/net/index.ts';
 /** The segment's addressing (devices/net/README.md): a guest's IP is its MAC's last three octets. */
 export { ipForMac, GATEWAY_IP, GATEWAY_MAC, SEGMENT_NETMASK } from './devices/net/index.ts';
-import type { DiskSpec } from './devices/block/index.ts';
+import type { DiskSpec, VbdStats } from './devices/block/index.ts';
 import { HostError } from './host.ts';
 
 // ---- types ------------------------------------------------------------------------------------
@@ -85,8 +85,8 @@ export interface CreateSpec {
   disks?: DiskSpec[];
 }
 
-/** xentop's columns for one domain (I/O counters stay 0 until devices exist). */
-export interface DomainStats {
+/** xentop's columns for one domain; the VBD_* ones are blkback's (devices/block VbdStats). */
+export interface DomainStats extends VbdStats {
   domid: number;
   name: string;
   state: string;
@@ -97,12 +97,6 @@ export interface DomainStats {
   nets: number;
   netTxKiB: number;
   netRxKiB: number;
-  vbds: number;
-  vbdOo: number;
-  vbdRd: number;
-  vbdWr: number;
-  vbdRsect: number;
-  vbdWsect: number;
   /** each interface: MAC, IP, backend state, counters (the domain's view: tx = sent) */
   vifs?: VifInfo[];
 }

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
-import { HostError } from '../host.ts';
 import type { Domain } from '../hv/domain.ts';
 import {
   HypervisorError, ImageRefusedError, InvalidArgumentError, NoSuchDomainError, toHypervisorError,
@@ -27,8 +26,7 @@ function apiError(e: unknown): HypervisorError {
   if (e instanceof ImageError) return new ImageRefusedError(`${e.message} (${e.code})`);
   if (e instanceof SaveError) return e.code === 'ENOENT' ? new NoSuchDomainError(e.message.replace(/^no domain with id /, '')) : new InvalidArgumentError(e.message);
   if (e instanceof DiskRefusedError) return e.code === 'DISK_SPEC' ? new InvalidArgumentError(e.message) : new ImageRefusedError(e.message);
-  if (e instanceof HostError) return toHypervisorError(e);
-  return toHypervisorError(e);
+  return toHypervisorError(e); // a HostError keeps its code there
 }
 
 /** Save a domain to `file` (destroying it unless checkpoint). The file appears whole or not at all. */
