@@ -103,8 +103,9 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
       p.round++;
       report('precopy');
       const roundStart = performance.now();
-      if (disks.copying) await sendDiskChunks(ch, disks, p.round === 1, p, true);
-      await sendPages(host, d, ch, toSend, sent, p, rateMiBps, true);
+      const pace = new Pacer(ch, rateMiBps, true); // one budget for the round's disk chunks and pages
+      if (disks.copying) await sendDiskChunks(ch, disks, p.round === 1, p, pace);
+      await sendPages(host, d, ch, toSend, sent, p, pace, true);
       if (d.dying || d.isShutdown) throw new MigrationError('EINVAL', `domain ${d.name} shut down during the migration`);
       const secs = Math.max(1e-3, (performance.now() - roundStart) / 1000);
       const dirty = takeDirty(host, d);
@@ -137,8 +138,9 @@ export async function migrateOut(host: Host, domid: number, ch: MigrationChannel
     report('stopcopy');
     const rest = new Set(toSend);
     for (const pfn of takeDirty(host, d)) rest.add(pfn);
-    await sendPages(host, d, ch, [...rest], sent, p, 0, false);
-    if (disks.copying) await sendDiskChunks(ch, disks, false, p, false);
+    const flat = new Pacer(ch, 0, false); // the guest is stopped: as fast as the socket takes it
+    await sendPages(host, d, ch, [...rest], sent, p, flat, false);
+    if (disks.copying) await sendDiskChunks(ch, disks, false, p, flat);
     const image = snapshotDomain(host, d, { pages: 'tables' });
     host.mem.endDirtyLog();
     logging = false;
@@ -214,32 +216,49 @@ function takeDirty(host: Host, d: Domain): number[] {
   return pfns;
 }
 
-/** Send the disks' dirty chunks as DISK records (block migration), yielding like sendPages. */
-async function sendDiskChunks(ch: MigrationChannel, disks: OutgoingDisks, first: boolean, p: MigrationProgress, live: boolean): Promise<void> {
-  let turn = performance.now();
-  for (const rec of disks.records(first)) {
-    const full = ch.send(MSG.DISK, rec);
-    p.diskBytesSent = disks.bytesSent;
-    const early = ch.poll();
+/**
+ * What every record sent in pre-copy goes through: an ERROR from the target ends the send, the
+ * socket's back-pressure and the rate cap (if any) pace it, and in a live round the guests get
+ * the event loop back every TURN_MS.
+ */
+class Pacer {
+  private readonly startedAt = performance.now();
+  private bytes = 0;
+  private turn = performance.now();
+
+  constructor(private readonly ch: MigrationChannel, private readonly rateMiBps: number, private readonly live: boolean) {}
+
+  async sent(full: boolean, bytes: number): Promise<void> {
+    const early = this.ch.poll();
     if (early) throw early.type === MSG.ERROR ? peerError(early) : new WireError('PROTOCOL', 'unexpected record from the target during pre-copy');
-    if (!full) await ch.drained();
-    if (live && performance.now() - turn > TURN_MS) {
+    if (!full) await this.ch.drained();
+    this.bytes += bytes;
+    if (this.rateMiBps > 0) {
+      const wait = this.startedAt + (this.bytes / (this.rateMiBps * 2 ** 20)) * 1000 - performance.now();
+      if (wait > 1) await sleep(wait);
+    }
+    if (this.live && performance.now() - this.turn > TURN_MS) {
       await yieldToGuests();
-      turn = performance.now();
+      this.turn = performance.now();
     }
   }
 }
 
+/** Send the disks' dirty chunks as DISK records (block migration), paced like the pages. */
+async function sendDiskChunks(ch: MigrationChannel, disks: OutgoingDisks, first: boolean, p: MigrationProgress, pace: Pacer): Promise<void> {
+  for (const rec of disks.records(first)) {
+    const full = ch.send(MSG.DISK, rec);
+    p.diskBytesSent = disks.bytesSent;
+    await pace.sent(full, rec.length);
+  }
+}
+
 /**
- * Send pages in PAGES records, yielding to the guests every TURN_MS and honouring the socket's
- * back-pressure and the rate. In a live round, a page dirtied again since the round began is
+ * Send pages in PAGES records. In a live round, a page dirtied again since the round began is
  * skipped: the next round sends it anyway (Clark et al. §5.1).
  */
-async function sendPages(host: Host, d: Domain, ch: MigrationChannel, pfns: number[], sent: Int32Array, p: MigrationProgress, rateMiBps: number, live: boolean): Promise<void> {
+async function sendPages(host: Host, d: Domain, ch: MigrationChannel, pfns: number[], sent: Int32Array, p: MigrationProgress, pace: Pacer, live: boolean): Promise<void> {
   const buf = Buffer.alloc(BATCH * PAGE_RECORD);
-  const startedAt = performance.now();
-  let bytes = 0;
-  let turn = performance.now();
   for (let i = 0; i < pfns.length;) {
     let n = 0;
     for (; i < pfns.length && n < BATCH; i++) {
@@ -258,19 +277,7 @@ async function sendPages(host: Host, d: Domain, ch: MigrationChannel, pfns: numb
     if (n === 0) continue;
     const full = ch.send(MSG.PAGES, buf.subarray(0, n * PAGE_RECORD));
     p.pagesSent += n;
-    bytes += n * PAGE_RECORD;
-    const early = ch.poll();
-    if (early) throw early.type === MSG.ERROR ? peerError(early) : new WireError('PROTOCOL', 'unexpected record from the target during pre-copy');
-    if (!full) await ch.drained();
-    if (rateMiBps > 0) {
-      const due = startedAt + (bytes / (rateMiBps * 2 ** 20)) * 1000;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-    }
-    if (live && performance.now() - turn > TURN_MS) {
-      await yieldToGuests();
-      turn = performance.now();
-    }
+    await pace.sent(full, n * PAGE_RECORD);
   }
 }
 
