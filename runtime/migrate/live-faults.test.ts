@@ -8,6 +8,7 @@ import { LocalHypervisor } from '../local.ts';
 import { HostServer } from '../server.ts';
 import type { HypervisorApi } from '../api.ts';
 import { MSG } from './wire.ts';
+import { consoleText } from '../../tests/support/console.ts';
 
 const guest = (name: string) => readFileSync(new URL(`../../guests/build/${name}.elf`, import.meta.url));
 
@@ -93,11 +94,6 @@ async function tickerOn(h: TestHost, name = 'ticker') {
   return d;
 }
 
-async function consoleText(hv: HypervisorApi, id: number): Promise<string> {
-  let out = '';
-  for await (const b of hv.console(id)) out += Buffer.from(b).toString('latin1');
-  return out;
-}
 
 async function until(f: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

@@ -8,6 +8,7 @@ import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { httpCall } from '../../tests/support/http.ts';
+import { consoleUntil } from '../../tests/support/console.ts';
 import { Gateway } from '../../controller/gateway/gateway.ts';
 import { LocalHypervisor } from '../local.ts';
 import { blockDevicesOf } from '../devices/block/index.ts';
@@ -29,16 +30,6 @@ async function host(token: string) {
   return { hv, target: { address: `127.0.0.1:${server.tcp!.port}`, token } };
 }
 
-async function consoleUntil(hv: LocalHypervisor, id: number, text: string): Promise<void> {
-  let out = '';
-  const end = Date.now() + 30_000;
-  for await (const c of hv.console(id, { follow: true })) {
-    out += Buffer.from(c).toString();
-    if (out.includes(text)) return;
-    if (Date.now() > end) break;
-  }
-  throw new Error(`no "${text}" in:\n${out}`);
-}
 
 describe('services keep serving across a live migration', () => {
   it('kvstore and httpd move A → B under a client that never stops; every acknowledged write is there', async () => {

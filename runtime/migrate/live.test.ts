@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalHypervisor } from '../local.ts';
 import { HostServer } from '../server.ts';
+import { consoleUntil } from '../../tests/support/console.ts';
 import type { DomainInfo, HypervisorApi, MigrationProgress } from '../api.ts';
 
 const guest = (name: string) => readFileSync(new URL(`../../guests/build/${name}.elf`, import.meta.url));
@@ -30,20 +31,6 @@ afterEach(async () => {
     await h.hv.close();
   }
 });
-
-/** Collect a domain's console until `pattern` shows up. */
-async function consoleUntil(hv: HypervisorApi, id: number, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-  const s = hv.console(id, { follow: true });
-  let out = '';
-  const timer = setTimeout(() => s.close(), timeoutMs);
-  for await (const b of s) {
-    out += Buffer.from(b).toString('latin1');
-    if (pattern.test(out)) break;
-  }
-  clearTimeout(timer);
-  s.close();
-  return out;
-}
 
 const byName = async (hv: HypervisorApi, name: string): Promise<DomainInfo | undefined> => {
   const row = (await hv.list()).find((r) => r.name === name);
