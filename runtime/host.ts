@@ -385,6 +385,14 @@ export class Host implements HostContext {
     this.get(id).unpause();
   }
 
+  /** A domain takes another name (an incoming migration's NAME--incoming becomes NAME); refused if taken. */
+  rename(id: number, name: string): void {
+    const d = this.get(id);
+    if ([...this.domains.values()].some((x) => x !== d && x.name === name && !x.dying)) throw new HostError('EEXIST', `a domain named "${name}" already exists`);
+    d.name = name;
+    this.events.emit('domain', this.info(d));
+  }
+
   /** Ask the guest to shut down (xl shutdown/reboot): write control/shutdown in xenstore. */
   requestShutdown(id: number, reason: 'poweroff' | 'reboot' | 'suspend'): void {
     const d = this.get(id);

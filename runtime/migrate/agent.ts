@@ -75,8 +75,7 @@ export class MigrationAgent {
     try {
       return m.activate();
     } catch (e) {
-      if (e instanceof MigrationError) throw errorFromCode(e.code, e.message);
-      throw e;
+      throw e instanceof MigrationError ? errorFromCode(e.code, e.message) : toHypervisorError(e);
     }
   }
 

@@ -163,15 +163,11 @@ export class IncomingDomain {
   activate(): Domain {
     const d = this.host.domain(this.domid);
     if (this.state !== 'prepared' || !d) throw new MigrationError('EINVAL', `the incoming domain "${this.name}" is not prepared`);
-    if (this.host.list().some((x) => x.name === this.name && x.domid !== d.id)) {
-      throw new MigrationError('EEXIST', `a domain named "${this.name}" already runs on this host`);
-    }
-    d.name = this.name;
+    this.host.rename(d.id, this.name);
     blockDevicesOf(this.host).claimLeases(d.id); // passed by the source at COMMIT, or the arbiter's decision
     this.state = 'done';
     this.releaseName();
-    if (this.leavePaused) this.host.events.emit('domain', this.host.info(d));
-    else this.host.unpause(d.id);
+    if (!this.leavePaused) this.host.unpause(d.id);
     this.host.net.announce(d.id);
     return d;
   }
