@@ -456,6 +456,13 @@ export class ByteStream extends AsyncQueue<Uint8Array> implements ConsoleStream 
   }
 }
 
+/** "127.0.0.1:8080", "[::1]:8080", "localhost:8080" → {host, port}; undefined for anything else. */
+export function parseHostPort(addr: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]/]+)):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[3]) : NaN;
+  return m && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : undefined;
+}
+
 /** Kernel images larger than this are refused unread (a PV kernel is a few MiB at most). */
 export const MAX_KERNEL_BYTES = 64 * 2 ** 20;
 /** Console input accepted per call (the ring takes 1 KiB at a time; the rest waits). */

@@ -31,7 +31,7 @@ import type { Duplex } from 'node:stream';
 import { StreamFrameLink } from './devices/net/uplink.ts';
 import { INCOMING_PATH, MIGRATE_PROTOCOL } from './migrate/connect.ts';
 import {
-  HypervisorError, InvalidArgumentError, MAX_CONSOLE_WRITE, MAX_KERNEL_BYTES, NoSuchDomainError, toHypervisorError,
+  HypervisorError, InvalidArgumentError, MAX_CONSOLE_WRITE, parseHostPort, MAX_KERNEL_BYTES, NoSuchDomainError, toHypervisorError,
   UnauthorizedError, type CreateSpec, type HypervisorApi, type NetworkApi, type ShutdownRequest, type StopHostResult,
 } from './api.ts';
 
@@ -59,10 +59,9 @@ export interface ServerOptions {
 
 /** "127.0.0.1:8080", "[::1]:8080", "localhost:8080" → {host, port}; refuses anything else. */
 export function parseListen(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(addr);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new InvalidArgumentError(`--listen takes HOST:PORT (e.g. 127.0.0.1:7510), not ${JSON.stringify(addr)}`);
-  return { host: (m[1] ?? m[2])!, port };
+  const hp = parseHostPort(addr);
+  if (!hp) throw new InvalidArgumentError(`--listen takes HOST:PORT (e.g. 127.0.0.1:7510), not ${JSON.stringify(addr)}`);
+  return hp;
 }
 
 /** Refuses a socket path over the unix limit with advice, rather than a cryptic EINVAL. */

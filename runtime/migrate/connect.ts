@@ -5,18 +5,17 @@
  * (wrong token, no such route) comes back as the agent's JSON error.
  */
 import { request } from 'node:http';
-import { HypervisorError, errorFromCode, InvalidArgumentError, type MigrationTarget } from '../api.ts';
+import { HypervisorError, errorFromCode, InvalidArgumentError, parseHostPort, type MigrationTarget } from '../api.ts';
 import { MigrationChannel } from './wire.ts';
 
 export const MIGRATE_PROTOCOL = 'xenoform-migrate';
 export const INCOMING_PATH = '/v1/migrations/incoming';
 
-/** "HOST:PORT" or "[v6]:PORT" → {host, port}. */
+/** A target's HOST:PORT (port 1–65535). */
 export function parseAddress(address: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]/]+)):(\d{1,5})$/.exec(address);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port > 0 && port <= 65535)) throw new InvalidArgumentError(`a migration target is HOST:PORT of a host agent, not ${JSON.stringify(address)}`);
-  return { host: (m[1] ?? m[2])!, port };
+  const hp = parseHostPort(address);
+  if (!hp || hp.port === 0) throw new InvalidArgumentError(`a migration target is HOST:PORT of a host agent, not ${JSON.stringify(address)}`);
+  return hp;
 }
 
 export function openMigrationChannel(target: MigrationTarget, timeoutMs = 10_000): Promise<MigrationChannel> {
